@@ -1,0 +1,47 @@
+// kafka-demo-admin: creates (idempotently) or deletes the order topic. The Kubernetes Job and the local
+// scripts run it instead of kafka-topics.sh, so no Kafka distribution is needed beside the services.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "common/config.hpp"
+#include "common/kafka/admin.hpp"
+
+int main(int argc, char** argv) {
+  kd::KafkaSettings kafka;
+  kd::kafka::TopicSpec spec;
+  int min_insync_replicas = 2;
+  int timeout_ms = 30'000;
+
+  CLI::App app{"kafka-demo admin: manage the order topic", "kafka-demo-admin"};
+  app.require_subcommand(1);
+  kd::bind_kafka_options(app, kafka);
+  app.add_option("--timeout-ms", timeout_ms, "How long to wait for the brokers")->envname("ADMIN_TIMEOUT_MS")->capture_default_str();
+  auto* create = app.add_subcommand("create-topic", "Create the topic, or accept an identical existing one");
+  create->add_option("--replication-factor", spec.replication_factor, "Copies of each partition")
+      ->envname("KAFKA_REPLICATION_FACTOR")->check(CLI::Range(1, 10))->capture_default_str();
+  // With replication 2, min.insync.replicas=2 means an acknowledged order is on both replicas; the price is
+  // that a partition whose replica is down refuses writes (503) until it returns.
+  create->add_option("--min-insync-replicas", min_insync_replicas, "Replicas that must have a write before it is acknowledged")
+      ->envname("KAFKA_MIN_INSYNC_REPLICAS")->check(CLI::Range(1, 10))->capture_default_str();
+  auto* remove = app.add_subcommand("delete-topic", "Delete the topic");
+  if (auto exit_code = kd::parse_command_line(app, argc, argv)) return *exit_code;
+
+  const auto timeout = std::chrono::milliseconds(timeout_ms);
+  if (remove->parsed()) {
+    auto status = kd::kafka::delete_topic(kafka.brokers, kafka.topic, kafka.properties, timeout);
+    std::cout << (status ? "deleted topic " + kafka.topic : status.error().message) << "\n";
+    return status ? 0 : 1;
+  }
+  spec.name = kafka.topic;
+  spec.partitions = kafka.partitions;
+  spec.config["min.insync.replicas"] = std::to_string(min_insync_replicas);
+  auto outcome = kd::kafka::ensure_topic(kafka.brokers, spec, kafka.properties, timeout);
+  if (!outcome) {
+    std::cerr << "kafka-demo-admin: " << outcome.error().message << "\n";
+    return 1;
+  }
+  std::cout << (*outcome == kd::kafka::TopicOutcome::created ? "created" : "found existing") << " topic " << spec.name
+            << " (" << spec.partitions << " partitions, replication " << spec.replication_factor
+            << ", min.insync.replicas " << min_insync_replicas << ")\n";
+  return 0;
+}

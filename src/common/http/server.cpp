@@ -1,0 +1,209 @@
+#include "common/http/server.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.hpp"
+
+namespace kd {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string error_body(Errc code, std::string_view message) {
+  return nlohmann::json{{"error", to_string(code)}, {"message", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+}  // namespace
+
+HttpResponse HttpResponse::from_error(const Error& error) {
+  return json(error_body(error.code, error.message), http_status(error.code));
+}
+
+Result<tcp::endpoint> parse_listen_address(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  if (colon == std::string::npos) return make_error(Errc::bad_request, "listen address '" + listen + "' needs host:port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.empty()) host = "0.0.0.0";
+  if (host == "localhost") host = "127.0.0.1";
+  boost::system::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) return make_error(Errc::bad_request, "listen address '" + listen + "': '" + host + "' is not an IP address");
+  unsigned long port = 0;
+  try {
+    std::size_t used = 0;
+    port = std::stoul(listen.substr(colon + 1), &used);
+    if (used != listen.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
+  } catch (const std::exception&) {
+    return make_error(Errc::bad_request, "listen address '" + listen + "' has no valid port");
+  }
+  return tcp::endpoint(address, static_cast<std::uint16_t>(port));
+}
+
+struct HttpServer::Session {
+  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  beast::tcp_stream stream;
+  bool busy = false;  // between reading a request's first byte and writing its answer
+};
+
+HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
+    : io_(io), options_(std::move(options)), acceptor_(io) {}
+
+HttpServer::~HttpServer() = default;
+
+void HttpServer::route(http::verb method, const std::string& path, HttpHandler handler) {
+  routes_[path][method] = std::move(handler);
+}
+
+Status HttpServer::start() {
+  auto endpoint = parse_listen_address(options_.listen);
+  if (!endpoint) return endpoint.error();
+  boost::system::error_code ec;
+  acceptor_.open(endpoint->protocol(), ec);
+  if (!ec) acceptor_.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(*endpoint, ec);
+  if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) return make_error(Errc::unavailable, "cannot listen on " + options_.listen + ": " + ec.message());
+  port_ = acceptor_.local_endpoint().port();
+  asio::co_spawn(io_, accept_loop(), asio::detached);
+  return Ok{};
+}
+
+void HttpServer::stop() {
+  stopping_ = true;
+  boost::system::error_code ignored;
+  acceptor_.close(ignored);
+  // Idle connections are closed now; busy ones close after their answer (serve() checks stopping_).
+  for (auto& [raw, weak] : sessions_) {
+    if (auto session = weak.lock(); session && !session->busy) session->stream.socket().close(ignored);
+  }
+}
+
+asio::awaitable<bool> HttpServer::shutdown(std::chrono::milliseconds grace) {
+  stop();
+  asio::steady_timer timer(io_);
+  const auto deadline = std::chrono::steady_clock::now() + grace;
+  while (in_flight_.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(10ms);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  co_return in_flight_.load() == 0;
+}
+
+void add_probe_routes(HttpServer& server, std::string name, std::function<bool()> ready) {
+  server.route(http::verb::get, "/", [name](HttpRequest) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse::text(name);
+  });
+  server.route(http::verb::get, "/healthz", [](HttpRequest) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse::json(R"({"status":"ok"})");
+  });
+  server.route(http::verb::get, "/readyz", [ready = std::move(ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
+    if (ready()) co_return HttpResponse::json(R"({"status":"ready"})");
+    co_return HttpResponse::json(R"({"status":"not ready"})", 503);
+  });
+}
+
+asio::awaitable<void> HttpServer::accept_loop() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) {
+      if (stopping_ || ec == asio::error::operation_aborted) break;
+      log::warn("accept failed", {{"error", ec.message()}});
+      continue;  // e.g. EMFILE: keep serving the connections we have
+    }
+    socket.set_option(tcp::no_delay(true), ec);  // small answers must not wait for Nagle
+    auto session = std::make_shared<Session>(std::move(socket));
+    sessions_[session.get()] = session;
+    asio::co_spawn(io_, serve(session), asio::detached);
+  }
+}
+
+asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
+  beast::flat_buffer buffer;
+  boost::system::error_code ec;
+  while (!stopping_) {
+    // Wait for the first byte of the next request under the idle timeout, then read the whole request
+    // under the (shorter) request timeout, so a slow sender cannot hold a connection open forever.
+    if (buffer.size() == 0) {
+      session->stream.expires_after(options_.idle_timeout);
+      const auto n = co_await session->stream.async_read_some(buffer.prepare(4096),
+                                                              asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) break;
+      buffer.commit(n);
+    }
+    session->busy = true;
+    session->stream.expires_after(options_.request_timeout);
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(options_.body_limit);
+    co_await http::async_read(session->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+
+    HttpResponse answer;
+    bool keep_alive = false;
+    unsigned version = 11;
+    if (ec == http::error::body_limit) {
+      answer = HttpResponse::from_error(make_error(
+          Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
+    } else if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+               ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+      break;  // nothing to answer: the peer went away or was too slow
+    } else if (ec) {
+      answer = HttpResponse::from_error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+    } else {
+      auto message = parser.release();
+      version = message.version();
+      keep_alive = message.keep_alive();
+      HttpRequest request;
+      request.method = message.method();
+      const std::string_view target(message.target().data(), message.target().size());
+      const auto question = target.find('?');
+      request.path = std::string(target.substr(0, question));
+      if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+      request.content_type = std::string(message[http::field::content_type]);
+      request.body = std::move(message.body());
+      ++in_flight_;
+      answer = co_await dispatch(std::move(request));
+      --in_flight_;
+    }
+
+    http::response<http::string_body> response{static_cast<http::status>(answer.status), version};
+    response.set(http::field::server, "kafka-demo");
+    response.set(http::field::content_type, answer.content_type);
+    if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
+    response.keep_alive(keep_alive && !stopping_);
+    response.body() = std::move(answer.body);
+    response.prepare_payload();
+    session->stream.expires_after(options_.request_timeout);
+    co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    session->busy = false;
+    if (ec || !response.keep_alive()) break;
+  }
+  session->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  session->stream.close();
+  sessions_.erase(session.get());
+}
+
+asio::awaitable<HttpResponse> HttpServer::dispatch(HttpRequest request) {
+  const auto route = routes_.find(request.path);
+  if (route == routes_.end()) {
+    co_return HttpResponse::from_error(make_error(Errc::not_found, "no such path: " + request.path));
+  }
+  const auto handler = route->second.find(request.method);
+  if (handler == route->second.end()) {
+    auto answer = HttpResponse::from_error(make_error(
+        Errc::method_not_allowed, std::string(http::to_string(request.method)) + " is not allowed on " + request.path));
+    for (const auto& [verb, unused] : route->second) {
+      answer.allow += (answer.allow.empty() ? "" : ", ") + std::string(http::to_string(verb));
+    }
+    co_return answer;
+  }
+  try {
+    co_return co_await handler->second(std::move(request));
+  } catch (const std::exception& e) {
+    log::error("handler failed", {{"path", route->first}, {"error", e.what()}});
+    co_return HttpResponse::from_error(make_error(Errc::internal, "internal error"));
+  }
+}
+
+}  // namespace kd

@@ -1,0 +1,134 @@
+#include "common/kafka/consumer.hpp"
+
+#include "common/kafka/errors.hpp"
+#include "common/log.hpp"
+
+namespace kd::kafka {
+namespace {
+
+// Owns the TopicPartition pointers the C++ API trades in.
+struct PartitionList {
+  std::vector<RdKafka::TopicPartition*> items;
+  ~PartitionList() { RdKafka::TopicPartition::destroy(items); }
+};
+
+}  // namespace
+
+Record RecordBatch::operator[](std::size_t index) const {
+  const auto& message = *messages_[index];
+  Record record;
+  record.partition = message.partition();
+  record.offset = message.offset();
+  if (message.key_pointer()) {
+    record.key = std::string_view(static_cast<const char*>(message.key_pointer()), message.key_len());
+  }
+  record.value = std::string_view(static_cast<const char*>(message.payload()), message.len());
+  return record;
+}
+
+Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& options) {
+  std::unique_ptr<Consumer> consumer(new Consumer());
+  consumer->options_ = options;
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  // Offsets are committed by the service after it has processed a batch, never in the background.
+  const Properties ours = {
+      {"bootstrap.servers", options.brokers},
+      {"group.id", options.group_id},
+      {"client.id", options.client_id},
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"enable.partition.eof", "false"},
+      {"fetch.wait.max.ms", "50"},
+      {"socket.nagle.disable", "true"},
+  };
+  if (auto status = apply(*conf, ours); !status) return status.error();
+  if (auto status = apply(*conf, options.extra); !status) return status.error();
+  std::string reason;
+  consumer->handle_.reset(RdKafka::KafkaConsumer::create(conf.get(), reason));
+  if (!consumer->handle_) return make_error(Errc::bad_request, "cannot create Kafka consumer: " + reason);
+  return consumer;
+}
+
+Consumer::~Consumer() { close(); }
+
+void Consumer::close() {
+  if (closed_ || !handle_) return;
+  closed_ = true;
+  handle_->close();
+}
+
+Status Consumer::assign(const Positions& start) {
+  PartitionList list;
+  for (const auto& [partition, offset] : start) {
+    list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+  }
+  if (const auto code = handle_->assign(list.items); code != RdKafka::ERR_NO_ERROR) {
+    return to_error(code, "cannot assign partitions of " + options_.topic);
+  }
+  return Ok{};
+}
+
+RecordBatch Consumer::poll(std::size_t max_records, std::chrono::milliseconds wait) {
+  RecordBatch batch;
+  auto timeout = static_cast<int>(wait.count());
+  while (batch.messages_.size() < max_records) {
+    std::unique_ptr<RdKafka::Message> message(handle_->consume(timeout));
+    timeout = 0;  // after the first record, take only what is already fetched
+    if (!message) break;
+    if (message->err() == RdKafka::ERR_NO_ERROR) {
+      batch.messages_.push_back(std::move(message));
+      continue;
+    }
+    if (message->err() != RdKafka::ERR__TIMED_OUT) {
+      log::warn("kafka consumer", {{"error", message->errstr()}, {"topic", options_.topic}});
+    }
+    break;
+  }
+  return batch;
+}
+
+Status Consumer::commit(const Positions& next) {
+  if (next.empty()) return Ok{};
+  PartitionList list;
+  for (const auto& [partition, offset] : next) {
+    list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+  }
+  if (const auto code = handle_->commitSync(list.items); code != RdKafka::ERR_NO_ERROR) {
+    return to_error(code, "cannot commit offsets of " + options_.topic);
+  }
+  for (const auto* item : list.items) {
+    if (item->err() != RdKafka::ERR_NO_ERROR) {
+      return to_error(item->err(), "cannot commit offset of partition " + std::to_string(item->partition()));
+    }
+  }
+  return Ok{};
+}
+
+Result<Positions> Consumer::committed(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
+  PartitionList list;
+  for (int partition : partitions) list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition));
+  if (const auto code = handle_->committed(list.items, static_cast<int>(timeout.count()));
+      code != RdKafka::ERR_NO_ERROR) {
+    return to_error(code, "cannot read committed offsets of " + options_.topic);
+  }
+  Positions positions;
+  for (const auto* item : list.items) {
+    if (item->offset() >= 0) positions[item->partition()] = item->offset();
+  }
+  return positions;
+}
+
+Positions Consumer::lag(const Positions& next) const {
+  Positions lag;
+  for (const auto& [partition, offset] : next) {
+    std::int64_t low = 0;
+    std::int64_t high = 0;
+    if (handle_->get_watermark_offsets(options_.topic, partition, &low, &high) == RdKafka::ERR_NO_ERROR && high >= 0) {
+      lag[partition] = std::max<std::int64_t>(0, high - std::max(offset, low));
+    }
+  }
+  return lag;
+}
+
+}  // namespace kd::kafka

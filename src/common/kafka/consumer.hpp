@@ -1,0 +1,83 @@
+// A Kafka consumer for explicitly assigned partitions: the warehouse of region N reads partition N only,
+// statistics reads them all. No group rebalancing: each service knows what it owns, and where it starts
+// is decided by the service from its own durable state.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/kafka/client_config.hpp"
+#include "common/result.hpp"
+
+namespace kd::kafka {
+
+// Where to start a partition when the service knows no offset of its own.
+inline constexpr std::int64_t kFromCommitted = -1000;  // RdKafka::Topic::OFFSET_STORED (not constexpr there)
+inline constexpr std::int64_t kFromBeginning = -2;     // RdKafka::Topic::OFFSET_BEGINNING
+
+struct ConsumerOptions {
+  std::string brokers;
+  std::string group_id;
+  std::string client_id = "kafka-demo";
+  std::string topic;
+  Properties extra;
+};
+
+// A record as the services see it; views into the batch that holds it.
+struct Record {
+  int partition = 0;
+  std::int64_t offset = 0;
+  std::optional<std::string_view> key;
+  std::string_view value;
+};
+
+class RecordBatch {
+ public:
+  std::size_t size() const { return messages_.size(); }
+  bool empty() const { return messages_.empty(); }
+  Record operator[](std::size_t index) const;
+
+ private:
+  friend class Consumer;
+  std::vector<std::unique_ptr<RdKafka::Message>> messages_;
+};
+
+// Partition -> the offset of the next record to read.
+using Positions = std::map<int, std::int64_t>;
+
+class Consumer {
+ public:
+  static Result<std::unique_ptr<Consumer>> create(const ConsumerOptions& options);
+  ~Consumer();  // close(), if not done yet
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  // Reads the given partitions from the given positions (an offset, kFromCommitted or kFromBeginning).
+  Status assign(const Positions& start);
+  // Up to max_records records, waiting at most `wait` for the first. Transient errors are logged and
+  // yield an empty batch; the consumer keeps retrying on its own.
+  RecordBatch poll(std::size_t max_records, std::chrono::milliseconds wait);
+  // Synchronously commits next-offsets to the group, so a restart resumes after them.
+  Status commit(const Positions& next);
+  // The group's committed next-offsets for these partitions (absent where nothing is committed).
+  Result<Positions> committed(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
+  // How far each assigned partition is behind its high watermark, from the last fetch.
+  Positions lag(const Positions& next) const;
+  void close();
+
+ private:
+  Consumer() = default;
+  ConsumerOptions options_;
+  std::unique_ptr<RdKafka::KafkaConsumer> handle_;
+  bool closed_ = false;
+};
+
+}  // namespace kd::kafka

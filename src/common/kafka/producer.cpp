@@ -1,0 +1,99 @@
+#include "common/kafka/producer.hpp"
+
+#include "common/kafka/errors.hpp"
+#include "common/log.hpp"
+
+namespace kd::kafka {
+
+class Producer::Callbacks final : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+ public:
+  explicit Callbacks(std::atomic<bool>& reachable) : reachable_(reachable) {}
+
+  void dr_cb(RdKafka::Message& message) override {
+    std::unique_ptr<DeliveryWaiter> waiter(static_cast<DeliveryWaiter*>(message.msg_opaque()));
+    if (!waiter) return;
+    if (message.err() != RdKafka::ERR_NO_ERROR) {
+      waiter->complete(to_error(message.err(), "Kafka did not acknowledge the write"));
+      return;
+    }
+    reachable_.store(true);
+    waiter->complete(Delivery{message.partition(), message.offset()});
+  }
+
+  void event_cb(RdKafka::Event& event) override {
+    if (event.type() == RdKafka::Event::EVENT_ERROR) {
+      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) reachable_.store(false);
+      log::warn("kafka producer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+    } else if (event.type() == RdKafka::Event::EVENT_LOG && event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
+      log::warn("kafka producer", {{"facility", event.fac()}, {"detail", event.str()}});
+    }
+  }
+
+ private:
+  std::atomic<bool>& reachable_;
+};
+
+Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& options) {
+  std::unique_ptr<Producer> producer(new Producer());
+  producer->options_ = options;
+  producer->callbacks_ = std::make_unique<Callbacks>(producer->reachable_);
+
+  std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
+  std::string reason;
+  // Idempotence implies acks=all and bounded in-flight requests: the broker acknowledges only what every
+  // in-sync replica has, and a retried batch is never written twice nor reordered.
+  const Properties ours = {
+      {"bootstrap.servers", options.brokers},
+      {"client.id", options.client_id},
+      {"enable.idempotence", "true"},
+      {"acks", "all"},
+      {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
+      {"linger.ms", std::to_string(options.linger_ms)},
+      {"socket.nagle.disable", "true"},
+  };
+  if (auto status = apply(*conf, ours); !status) return status.error();
+  if (auto status = apply(*conf, options.extra); !status) return status.error();
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) != RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->callbacks_.get()), reason) != RdKafka::Conf::CONF_OK) {
+    return make_error(Errc::internal, "Kafka producer callbacks: " + reason);
+  }
+  producer->handle_.reset(RdKafka::Producer::create(conf.get(), reason));
+  if (!producer->handle_) return make_error(Errc::bad_request, "cannot create Kafka producer: " + reason);
+  producer->poller_ = std::jthread([raw = producer.get()](std::stop_token stop) {
+    while (!stop.stop_requested()) raw->handle_->poll(50);
+  });
+  return producer;
+}
+
+Producer::~Producer() {
+  if (!handle_) return;
+  if (!flush(options_.delivery_timeout + std::chrono::seconds(1))) {
+    // Fail what is left rather than leave callers waiting: their waiters complete with a purge error.
+    handle_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    handle_->poll(0);
+    log::warn("kafka producer closed with writes still pending", {{"pending", handle_->outq_len()}});
+  }
+  poller_.request_stop();
+  if (poller_.joinable()) poller_.join();
+  handle_->poll(0);  // deliver any last reports
+}
+
+bool Producer::flush(std::chrono::milliseconds timeout) {
+  return handle_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
+}
+
+void Producer::enqueue(std::string_view topic, int partition, std::string_view payload,
+                       std::unique_ptr<DeliveryWaiter> waiter) {
+  // RK_MSG_COPY: librdkafka owns its copy, so the caller's buffer may go at once.
+  const auto code = handle_->produce(std::string(topic), partition, RdKafka::Producer::RK_MSG_COPY,
+                                     const_cast<char*>(payload.data()), payload.size(), nullptr, 0, 0, waiter.get());
+  if (code == RdKafka::ERR_NO_ERROR) {
+    waiter.release();  // now owned by librdkafka until its delivery report
+    return;
+  }
+  // A full queue means Kafka has not kept up for a while (100k writes waiting): answering "retry later"
+  // at once is better back-pressure than blocking the event loop.
+  waiter->complete(to_error(code, "Kafka did not take the write"));
+}
+
+}  // namespace kd::kafka

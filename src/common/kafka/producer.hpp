@@ -1,0 +1,110 @@
+// An idempotent Kafka producer whose writes complete as asio operations: an HTTP handler can
+// `co_await producer.async_produce(...)` and resume on its own thread when the broker has acknowledged
+// the write (or failed it), while concurrent writes share librdkafka's batches.
+#pragma once
+
+#include <librdkafka/rdkafkacpp.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+#include "common/kafka/client_config.hpp"
+#include "common/net.hpp"
+#include "common/result.hpp"
+
+namespace kd::kafka {
+
+struct ProducerOptions {
+  std::string brokers;
+  std::string client_id = "kafka-demo";
+  // Upper bound on a write, retries included (message.timeout.ms): after it the write is reported
+  // failed, so a request never hangs on Kafka.
+  std::chrono::milliseconds delivery_timeout{5'000};
+  int linger_ms = 1;
+  Properties extra;
+};
+
+struct Delivery {
+  int partition = 0;
+  std::int64_t offset = 0;
+};
+
+// Type-erased continuation of one write, owned by librdkafka (as the message's opaque) while in flight.
+class DeliveryWaiter {
+ public:
+  virtual ~DeliveryWaiter() = default;
+  virtual void complete(Result<Delivery> result) = 0;
+};
+
+class Producer {
+ public:
+  static Result<std::unique_ptr<Producer>> create(const ProducerOptions& options);
+  // Flushes (bounded by the delivery timeout), then stops the poll thread and destroys the handle.
+  ~Producer();
+  Producer(const Producer&) = delete;
+  Producer& operator=(const Producer&) = delete;
+
+  // Completes with Result<Delivery> on the completion handler's executor. Kafka acknowledged the write
+  // with acks=all when the result is ok. The payload is copied before this returns.
+  template <class CompletionToken>
+  auto async_produce(std::string_view topic, int partition, std::string_view payload, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(Result<Delivery>)>(
+        [this, topic, partition, payload](auto handler) {
+          enqueue(topic, partition, payload, make_waiter(std::move(handler)));
+        },
+        token);
+  }
+
+  // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
+  bool flush(std::chrono::milliseconds timeout);
+  int pending() const { return handle_ ? handle_->outq_len() : 0; }
+  // False while librdkafka reports every broker down.
+  bool brokers_reachable() const { return reachable_.load(); }
+
+ private:
+  class Callbacks;
+  template <class Handler>
+  class Waiter;
+
+  Producer() = default;
+  template <class Handler>
+  static std::unique_ptr<DeliveryWaiter> make_waiter(Handler handler);
+  void enqueue(std::string_view topic, int partition, std::string_view payload, std::unique_ptr<DeliveryWaiter> waiter);
+
+  ProducerOptions options_;
+  std::atomic<bool> reachable_{true};
+  // Declared before the handle, so destroyed after it: librdkafka calls them until it is gone.
+  std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<RdKafka::Producer> handle_;
+  // Serves delivery reports and events; declared last, so stopped before the handle goes.
+  std::jthread poller_;
+};
+
+template <class Handler>
+class Producer::Waiter final : public DeliveryWaiter {
+ public:
+  explicit Waiter(Handler handler) : handler_(std::move(handler)) {}
+  // Runs on the poll thread; hands the result to the handler's own executor (the io thread). The
+  // io_context outlives the producer (ServiceRuntime keeps it running), so no work guard is needed.
+  void complete(Result<Delivery> result) override {
+    auto executor = asio::get_associated_executor(handler_);
+    asio::post(executor, [handler = std::move(handler_), result = std::move(result)]() mutable {
+      std::move(handler)(std::move(result));
+    });
+  }
+
+ private:
+  Handler handler_;
+};
+
+template <class Handler>
+std::unique_ptr<DeliveryWaiter> Producer::make_waiter(Handler handler) {
+  return std::make_unique<Waiter<Handler>>(std::move(handler));
+}
+
+}  // namespace kd::kafka

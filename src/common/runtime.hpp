@@ -1,0 +1,54 @@
+// How every service runs: parse its configuration, build it, serve on one io thread until SIGTERM or
+// SIGINT, drain within the grace period, then tear down in reverse order of construction.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <memory>
+#include <string>
+
+#include "common/config.hpp"
+#include "common/log.hpp"
+#include "common/net.hpp"
+#include "common/result.hpp"
+
+namespace kd {
+
+// A service is created from its Config (which names bind_options(CLI::App&) and `common`), started,
+// drained on a signal (an awaitable run on the io thread), then destroyed.
+template <class Service>
+concept RunnableService = requires(asio::io_context& io, typename Service::Config& config, Service& service) {
+  { Service::kName } -> std::convertible_to<const char*>;
+  config.bind_options(std::declval<CLI::App&>());
+  { Service::create(io, config) } -> std::same_as<Result<std::unique_ptr<Service>>>;
+  { service.start() } -> std::same_as<Status>;
+  { service.drain() } -> std::same_as<asio::awaitable<void>>;
+};
+
+// Runs the io loop on the calling thread until `on_signal` (started by SIGINT/SIGTERM) completes.
+void run_until_signal(asio::io_context& io, std::function<asio::awaitable<void>()> on_signal);
+
+template <RunnableService Service>
+int run_service(int argc, const char* const* argv) {
+  typename Service::Config config;
+  CLI::App app{std::string("kafka-demo ") + Service::kName, Service::kName};
+  config.bind_options(app);
+  if (auto exit_code = parse_command_line(app, argc, argv)) return *exit_code;
+
+  log::init(config.common.log);
+  int exit_code = 0;
+  {
+    asio::io_context io(1);  // one io thread: sessions need no strands (see HttpServer)
+    auto service = Service::create(io, config);
+    Status started = service ? (*service)->start() : Status(service.error());
+    if (!started) {
+      log::error(std::string(Service::kName) + " cannot start: " + started.error().message);
+      exit_code = 1;
+    } else {
+      run_until_signal(io, [&] { return (*service)->drain(); });
+    }
+  }  // the service is destroyed here, before the io_context it uses
+  log::shutdown();
+  return exit_code;
+}
+
+}  // namespace kd

@@ -1,0 +1,83 @@
+#include "gateway/gateway_service.hpp"
+
+#include "common/log.hpp"
+#include "common/pod_identity.hpp"
+
+namespace kd::gateway {
+
+void Config::bind_options(CLI::App& app) {
+  bind_common_options(app, common);
+  bind_http_options(app, http, "127.0.0.1:8080");
+  app.add_option("--partitions", partitions, "Partitions of the topic: one per region and order instance")
+      ->envname("KAFKA_PARTITIONS")
+      ->check(CLI::Range(1, 1000))
+      ->capture_default_str();
+  app.add_option("--order-url", order_url, "URL of the order instance; {partition} is replaced by its number")
+      ->envname("ORDER_URL_TEMPLATE")
+      ->capture_default_str();
+  app.add_option_function<int>(
+         "--order-timeout-ms", [this](int ms) { client.request_timeout = std::chrono::milliseconds(ms); },
+         "Longest wait for an order instance's answer (default 10000; keep it above its delivery timeout)")
+      ->envname("ORDER_TIMEOUT_MS")
+      ->check(CLI::Range(100, 600'000));
+  app.add_option_function<int>(
+         "--connect-timeout-ms", [this](int ms) { client.connect_timeout = std::chrono::milliseconds(ms); },
+         "Longest wait to resolve and connect to an order instance (default 1000)")
+      ->envname("ORDER_CONNECT_TIMEOUT_MS")
+      ->check(CLI::Range(10, 60'000));
+  app.add_option("--snowflake-node", snowflake_node, "Node number 0..1023 in user ids (default: hash of host name)")
+      ->envname("SNOWFLAKE_NODE")
+      ->check(CLI::Range(-1, 1023));
+}
+
+Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
+  std::vector<Url> urls;
+  for (int partition = 0; partition < config.partitions; ++partition) {
+    auto url = Url::parse(order_url(config.order_url, partition));
+    if (!url) return make_error(Errc::bad_request, "--order-url: " + url.error().message);
+    urls.push_back(std::move(*url));
+  }
+  const auto node = config.snowflake_node >= 0 ? static_cast<std::uint16_t>(config.snowflake_node)
+                                               : node_from_hostname(current_hostname());
+  return std::unique_ptr<Service>(new Service(io, config, std::move(urls), node));
+}
+
+Service::Service(asio::io_context& io, const Config& config, std::vector<Url> order_urls, std::uint16_t node)
+    : config_(config), order_urls_(std::move(order_urls)), factory_(node), client_(io, config.client),
+      server_(io, config.http) {
+  add_probe_routes(server_, kName, [] { return true; });
+  server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
+}
+
+Status Service::start() {
+  if (auto status = server_.start(); !status) return status;
+  log::info("gateway listening", {{"port", server_.port()}, {"order_url", config_.order_url}});
+  return Ok{};
+}
+
+asio::awaitable<void> Service::drain() { co_await server_.shutdown(config_.common.shutdown_timeout); }
+
+asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
+  auto partition = requested_partition(request, config_.partitions);
+  if (!partition) co_return HttpResponse::from_error(partition.error());
+  const Url& url = order_urls_[*partition];
+  auto answer = co_await client_.post(url, to_json(factory_.make()), "application/json");
+  if (!answer) {
+    log::error("order instance failed", {{"partition", *partition}, {"error", answer.error().message}});
+    co_return HttpResponse::from_error(make_error(
+        Errc::upstream_failed, "order service for partition " + std::to_string(*partition) + " failed: " +
+                                   answer.error().message));
+  }
+  if (answer->status == 200) {
+    log::info(answer->body);  // the seed's gateway logs the order as its message
+    co_return HttpResponse::json(std::move(answer->body));
+  }
+  log::warn("order instance refused", {{"partition", *partition}, {"status", answer->status}, {"body", answer->body}});
+  // 503 means "Kafka cannot take it now, retry later": the client should see exactly that.
+  if (answer->status == 503) co_return HttpResponse::json(std::move(answer->body), 503);
+  co_return HttpResponse::from_error(make_error(
+      Errc::upstream_failed, "order service for partition " + std::to_string(*partition) + " answered " +
+                                 std::to_string(answer->status) + ": " + answer->body.substr(0, 200)));
+}
+
+}  // namespace kd::gateway

@@ -1,0 +1,121 @@
+#include "gateway/order_form.hpp"
+
+#include <charconv>
+#include <chrono>
+#include <nlohmann/json.hpp>
+
+namespace kd::gateway {
+namespace {
+
+bool starts_with_media_type(std::string_view content_type, std::string_view media_type) {
+  if (content_type.size() < media_type.size()) return false;
+  for (std::size_t i = 0; i < media_type.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(content_type[i])) != media_type[i]) return false;
+  }
+  return content_type.size() == media_type.size() || content_type[media_type.size()] == ';' ||
+         content_type[media_type.size()] == ' ';
+}
+
+Error bad_partition(std::string_view got, int partitions) {
+  return make_error(Errc::bad_request, "partition must be a whole number from 0 to " + std::to_string(partitions - 1) +
+                                           ", got '" + std::string(got.substr(0, 32)) + "'");
+}
+
+Result<int> parse_partition_text(std::string_view text, int partitions) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 0 || value >= partitions) {
+    return bad_partition(text, partitions);
+  }
+  return value;
+}
+
+Result<int> partition_from_json(std::string_view body, int partitions) {
+  const auto parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
+  if (parsed.is_discarded() || !parsed.is_object()) return make_error(Errc::bad_request, "body is not a JSON object");
+  const auto it = parsed.find("partition");
+  if (it == parsed.end()) return make_error(Errc::bad_request, "missing field 'partition'");
+  if (it->is_number_integer()) {
+    const auto value = it->get<std::int64_t>();
+    if (value < 0 || value >= partitions) return bad_partition(std::to_string(value), partitions);
+    return static_cast<int>(value);
+  }
+  if (it->is_string()) return parse_partition_text(it->get_ref<const std::string&>(), partitions);
+  return bad_partition(it->dump(), partitions);
+}
+
+}  // namespace
+
+std::optional<std::string> form_decode(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '+') {
+      out += ' ';
+    } else if (c == '%') {
+      if (i + 2 >= text.size()) return std::nullopt;
+      int value = 0;
+      const auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
+      if (ec != std::errc{} || end != text.data() + i + 3) return std::nullopt;
+      out += static_cast<char>(value);
+      i += 2;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::optional<std::string> form_value(std::string_view form, std::string_view name) {
+  while (!form.empty()) {
+    const auto amp = form.find('&');
+    const std::string_view pair = form.substr(0, amp);
+    const auto equals = pair.find('=');
+    if (form_decode(pair.substr(0, equals)) == name) {
+      return equals == std::string_view::npos ? std::optional<std::string>("") : form_decode(pair.substr(equals + 1));
+    }
+    if (amp == std::string_view::npos) break;
+    form.remove_prefix(amp + 1);
+  }
+  return std::nullopt;
+}
+
+Result<int> requested_partition(const HttpRequest& request, int partitions) {
+  if (!request.body.empty()) {
+    if (starts_with_media_type(request.content_type, "application/json")) {
+      return partition_from_json(request.body, partitions);
+    }
+    // curl -d sends form encoding; a client that names no type gets the same reading.
+    if (request.content_type.empty() || starts_with_media_type(request.content_type, "application/x-www-form-urlencoded")) {
+      if (auto value = form_value(request.body, "partition")) return parse_partition_text(*value, partitions);
+    } else {
+      return make_error(Errc::unsupported_media_type,
+                        "send partition as a form field (application/x-www-form-urlencoded), JSON or a query "
+                        "parameter, not " + request.content_type);
+    }
+  }
+  if (auto value = form_value(request.query, "partition")) return parse_partition_text(*value, partitions);
+  return make_error(Errc::bad_request, "missing 'partition': send partition=N (N from 0 to " +
+                                           std::to_string(partitions - 1) + ") as a form field");
+}
+
+OrderRequestFactory::OrderRequestFactory(std::uint16_t node) : users_(node), random_(std::random_device{}()) {}
+
+OrderRequest OrderRequestFactory::make() {
+  using namespace std::chrono;
+  const auto now = duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+  return OrderRequest{now, UserId{users_.next_string()}, money_(random_)};
+}
+
+std::string order_url(std::string_view url_template, int partition) {
+  constexpr std::string_view placeholder = "{partition}";
+  std::string url(url_template);
+  const std::string number = std::to_string(partition);
+  for (auto at = url.find(placeholder); at != std::string::npos; at = url.find(placeholder, at + number.size())) {
+    url.replace(at, placeholder.size(), number);
+  }
+  return url;
+}
+
+}  // namespace kd::gateway

@@ -1,0 +1,83 @@
+#include "order/order_service.hpp"
+
+#include "common/log.hpp"
+#include "common/pod_identity.hpp"
+
+namespace kd::order {
+
+void Config::bind_options(CLI::App& app) {
+  bind_common_options(app, common);
+  bind_kafka_options(app, kafka);
+  // Empty: 127.0.0.1:(8100 + partition), so order-0..2 can share a laptop.
+  bind_http_options(app, http, "");
+  app.add_option_function<int>(
+         "--delivery-timeout-ms", [this](int ms) { delivery_timeout = std::chrono::milliseconds(ms); },
+         "Longest wait for Kafka to acknowledge an order before answering 503 (default 5000)")
+      ->envname("DELIVERY_TIMEOUT_MS")
+      ->check(CLI::Range(100, 300'000));
+  app.add_option("--linger-ms", linger_ms, "How long the producer waits to fill a batch")
+      ->envname("PRODUCER_LINGER_MS")
+      ->check(CLI::Range(0, 1000))
+      ->capture_default_str();
+}
+
+Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
+  if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0) {
+    return make_error(Errc::unsupported_media_type, "send the order as application/json, not " + request.content_type);
+  }
+  auto order_request = parse_order_request(request.body);
+  if (!order_request) return order_request.error();
+  return Order{order_request->time, std::move(order_request->user_id), order_request->money,
+               OrderId{ids.next_string()}};
+}
+
+Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
+  auto partition = resolve_partition(config.common.pod_name, current_hostname(), config.kafka.partitions);
+  if (!partition) return partition.error();
+  Config resolved = config;
+  if (resolved.http.listen.empty()) resolved.http.listen = "127.0.0.1:" + std::to_string(8100 + *partition);
+  auto producer = kafka::Producer::create({.brokers = config.kafka.brokers,
+                                           .client_id = "order-" + std::to_string(*partition),
+                                           .delivery_timeout = config.delivery_timeout,
+                                           .linger_ms = config.linger_ms,
+                                           .extra = config.kafka.properties});
+  if (!producer) return producer.error();
+  return std::unique_ptr<Service>(new Service(io, resolved, *partition, std::move(*producer)));
+}
+
+Service::Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<kafka::Producer> producer)
+    // Order ids take the partition as their snowflake node: instances never hand out the same id.
+    : config_(config), partition_(partition), ids_(static_cast<std::uint16_t>(partition)),
+      producer_(std::move(producer)), server_(io, config.http) {
+  add_probe_routes(server_, kName, [this] { return producer_->brokers_reachable(); });
+  server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
+}
+
+Status Service::start() {
+  if (auto status = server_.start(); !status) return status;
+  log::info("order listening", {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
+  return Ok{};
+}
+
+asio::awaitable<void> Service::drain() {
+  // Requests in flight are waiting for Kafka's acknowledgement; shutdown() lets them have it.
+  co_await server_.shutdown(config_.common.shutdown_timeout);
+  producer_->flush(config_.delivery_timeout);
+}
+
+asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
+  auto order = make_order(request, ids_);
+  if (!order) co_return HttpResponse::from_error(order.error());
+  std::string payload = to_json(*order);
+  auto delivery =
+      co_await producer_->async_produce(config_.kafka.topic, partition_, payload, asio::use_awaitable);
+  if (!delivery) {
+    log::error("order not written", {{"order_id", order->order_id.value}, {"error", delivery.error().message}});
+    co_return HttpResponse::from_error(make_error(
+        delivery.error().code, "order was not written, retry later: " + delivery.error().message));
+  }
+  log::info(payload);  // the seed's order service logs the order as its message, once it is in Kafka
+  co_return HttpResponse::json(std::move(payload));
+}
+
+}  // namespace kd::order

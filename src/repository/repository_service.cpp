@@ -1,0 +1,132 @@
+#include "repository/repository_service.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/log.hpp"
+#include "common/order.hpp"
+#include "common/pod_identity.hpp"
+
+namespace kd::repository {
+
+void Config::bind_options(CLI::App& app) {
+  bind_common_options(app, common);
+  bind_kafka_options(app, kafka);
+  bind_http_options(app, http, "");  // empty: 127.0.0.1:(8110 + partition)
+  app.add_option("--state-dir", state_dir, "Directory of the shipment ledger (a volume in Kubernetes)")
+      ->envname("STATE_DIR")
+      ->capture_default_str();
+  app.add_option("--group-id", group_id, "Consumer group the offsets are committed under")
+      ->envname("CONSUMER_GROUP")
+      ->capture_default_str();
+  app.add_option("--batch-size", batch_size, "Most records handled per poll")
+      ->envname("CONSUMER_BATCH_SIZE")
+      ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+}
+
+Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
+  auto partition = resolve_partition(config.common.pod_name, current_hostname(), config.kafka.partitions);
+  if (!partition) return partition.error();
+  Config resolved = config;
+  if (resolved.http.listen.empty()) resolved.http.listen = "127.0.0.1:" + std::to_string(8110 + *partition);
+  auto ledger = ShipmentLedger::open(config.state_dir / ("repository-" + std::to_string(*partition) + ".ledger"));
+  if (!ledger) return ledger.error();
+  auto consumer = kafka::Consumer::create({.brokers = config.kafka.brokers,
+                                           .group_id = config.group_id,
+                                           .client_id = "repository-" + std::to_string(*partition),
+                                           .topic = config.kafka.topic,
+                                           .extra = config.kafka.properties});
+  if (!consumer) return consumer.error();
+  return std::unique_ptr<Service>(
+      new Service(io, resolved, *partition, std::move(*ledger), std::move(*consumer)));
+}
+
+Service::Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,
+                 std::unique_ptr<kafka::Consumer> consumer)
+    : config_(config), partition_(partition), ledger_(std::move(ledger)), consumer_(std::move(consumer)),
+      server_(io, config.http) {
+  add_probe_routes(server_, kName, [this] { return consuming_.load(); });
+  server_.route(http::verb::get, "/shipments", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse::json(shipments_json());
+  });
+}
+
+Service::~Service() {
+  consumer_thread_.request_stop();
+  if (consumer_thread_.joinable()) consumer_thread_.join();
+  consumer_->close();
+}
+
+Status Service::start() {
+  // The ledger knows exactly what was shipped; the group's committed offset is only the fallback for a
+  // warehouse whose volume is new.
+  const std::int64_t start = ledger_->next_offset().value_or(kafka::kFromCommitted);
+  if (auto status = consumer_->assign({{partition_, start}}); !status) return status;
+  if (auto status = server_.start(); !status) return status;
+  consumer_thread_ = std::jthread([this](std::stop_token stop) { consume(stop); });
+  log::info("repository consuming", {{"partition", partition_},
+                                     {"topic", config_.kafka.topic},
+                                     {"from", ledger_->next_offset() ? std::to_string(start) : "committed offset"},
+                                     {"port", server_.port()}});
+  return Ok{};
+}
+
+asio::awaitable<void> Service::drain() {
+  co_await server_.shutdown(config_.common.shutdown_timeout);
+  consumer_thread_.request_stop();  // the thread finishes its batch, syncs and commits, then ends
+}
+
+void Service::consume(std::stop_token stop) {
+  consuming_ = true;
+  while (!stop.stop_requested()) {
+    const auto batch = consumer_->poll(config_.batch_size, std::chrono::milliseconds(100));
+    if (!batch.empty()) ship(batch);
+  }
+  consuming_ = false;
+}
+
+void Service::ship(const kafka::RecordBatch& batch) {
+  std::vector<std::pair<kafka::Record, OrderId>> shipped;
+  std::unique_lock lock(ledger_mutex_);
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const kafka::Record record = batch[i];
+    log::info(consumed_record_json(record.key, record.offset, record.partition, record.value));
+    auto order = parse_order(record.value);
+    if (!order) {
+      log::error("record is not an order", {{"partition", record.partition}, {"offset", record.offset},
+                                            {"error", order.error().message}});
+      ledger_->record_skipped(record.offset);
+    } else if (ledger_->contains(order->order_id)) {
+      log::warn("order already shipped", {{"order_id", order->order_id.value}, {"offset", record.offset}});
+      ledger_->record_skipped(record.offset);
+    } else {
+      ledger_->record_shipped(record.offset, order->order_id);
+      shipped.emplace_back(record, std::move(order->order_id));
+    }
+  }
+  // Durable first, then announced, then committed: a crash at any point resumes from the ledger.
+  if (auto status = ledger_->sync(); !status) {
+    // Without a durable ledger a restart could ship twice; stop here and let the orchestrator restart us.
+    log::error("cannot record shipments, stopping", {{"error", status.error().message}});
+    std::abort();
+  }
+  const std::int64_t next = *ledger_->next_offset();
+  lock.unlock();
+  for (const auto& [record, order_id] : shipped) {
+    log::info("shipped", {{"order_id", order_id.value}, {"partition", record.partition}, {"offset", record.offset}});
+  }
+  if (auto status = consumer_->commit({{partition_, next}}); !status) {
+    log::warn("offset commit failed; the ledger still holds the position", {{"error", status.error().message}});
+  }
+}
+
+std::string Service::shipments_json() {
+  std::lock_guard lock(ledger_mutex_);
+  const auto next = ledger_->next_offset();
+  return nlohmann::json{{"partition", partition_},
+                        {"shipped", ledger_->shipped()},
+                        {"next_offset", next ? nlohmann::json(*next) : nlohmann::json(nullptr)}}
+      .dump();
+}
+
+}  // namespace kd::repository

@@ -1,0 +1,57 @@
+// The warehouse of one region: consumes only its own partition, ships each order once, and commits the
+// partition's offset after the shipment is on disk.
+#pragma once
+
+#include <atomic>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "common/config.hpp"
+#include "common/http/server.hpp"
+#include "common/kafka/consumer.hpp"
+#include "repository/shipment_ledger.hpp"
+
+namespace kd::repository {
+
+struct Config {
+  CommonSettings common;
+  KafkaSettings kafka;
+  HttpServerOptions http;
+  std::filesystem::path state_dir = "/tmp/kafka-demo";
+  std::string group_id = "repository";
+  std::size_t batch_size = 500;
+
+  void bind_options(CLI::App& app);
+};
+
+class Service {
+ public:
+  using Config = repository::Config;
+  static constexpr const char* kName = "repository";
+
+  static Result<std::unique_ptr<Service>> create(asio::io_context& io, const Config& config);
+  ~Service();
+  Status start();
+  asio::awaitable<void> drain();
+  int partition() const { return partition_; }
+
+ private:
+  Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,
+          std::unique_ptr<kafka::Consumer> consumer);
+  void consume(std::stop_token stop);
+  void ship(const kafka::RecordBatch& batch);
+  std::string shipments_json();
+
+  Config config_;
+  int partition_;
+  std::mutex ledger_mutex_;  // the consumer thread writes, GET /shipments reads
+  std::unique_ptr<ShipmentLedger> ledger_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::atomic<bool> consuming_{false};
+  HttpServer server_;
+  std::jthread consumer_thread_;  // last: joined first, while everything it uses still exists
+};
+
+}  // namespace kd::repository
