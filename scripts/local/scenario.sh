@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# The seed's test script (section 4): three orders for each region through the gateway.
+# Writes "partition<TAB>http-status<TAB>body" per order to $1 (default: stdout only) and echoes the bodies
+# as the seed's curl loop does.
+set -euo pipefail
+gateway="${KD_GATEWAY_URL:-http://127.0.0.1:${KD_GATEWAY_PORT:-8080}}"
+out="${1:-/dev/null}"
+: >"$out"
+for partition in 0 0 0 1 1 1 2 2 2; do
+  answer="$(curl -sS --max-time 15 -w '\t%{http_code}' "$gateway/submit-order" -d "partition=$partition")"
+  body="${answer%$'\t'*}"
+  status="${answer##*$'\t'}"
+  echo "$body"
+  printf '%s\t%s\t%s\n' "$partition" "$status" "$body" >>"$out"
+done

@@ -1,0 +1,136 @@
+#!/usr/bin/env bash
+# Runs the whole topology on this machine as the seed runs it in Kubernetes: gateway, order-0..2,
+# repository-0..2 and statistics, each a process whose POD_NAME gives its partition.
+#
+#   services.sh start    create the topic (idempotently), start all eight, wait until each is ready
+#   services.sh stop     SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period
+#   services.sh status   one line per service
+#
+# Env (defaults in brackets): KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
+# KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT [8080];
+# KD_ORDER_PORT_BASE [8100]; KD_REPOSITORY_PORT_BASE [8110]; KD_STATISTICS_PORT [8090].
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+repo="$(cd "$here/../.." && pwd)"
+var="${KD_VAR:-$repo/.var}"
+bin="${KD_BIN:-$repo/build/release/bin}"
+brokers="${KD_BROKERS:-127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094}"
+topic="${KD_TOPIC:-order}"
+gateway_port="${KD_GATEWAY_PORT:-8080}"
+order_base="${KD_ORDER_PORT_BASE:-8100}"
+repository_base="${KD_REPOSITORY_PORT_BASE:-8110}"
+statistics_port="${KD_STATISTICS_PORT:-8090}"
+partitions=3
+logs="$var/logs"
+run="$var/run"
+state="$var/state"
+
+# Start order matters: consumers first (they wait for records), then the writers, then the front door.
+services=(statistics repository-0 repository-1 repository-2 order-0 order-1 order-2 gateway)
+
+die() { echo "services: $*" >&2; exit 1; }
+[[ "$order_base" == *0 ]] || die "KD_ORDER_PORT_BASE must end in 0 (order-N listens on base + N)"
+
+port_of() {
+  case "$1" in
+    gateway) echo "$gateway_port" ;;
+    statistics) echo "$statistics_port" ;;
+    order-*) echo $((order_base + ${1#order-})) ;;
+    repository-*) echo $((repository_base + ${1#repository-})) ;;
+  esac
+}
+
+pid_of() {
+  local file="$run/$1.pid" pid
+  [[ -f "$file" ]] || return 0
+  pid="$(cat "$file")"
+  if kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
+}
+
+launch() {
+  local name="$1" port binary
+  port="$(port_of "$name")"
+  binary="${name%-[0-9]*}"
+  [[ -x "$bin/$binary" ]] || die "$bin/$binary is not built (run: make build)"
+  if [[ -n "$(pid_of "$name")" ]]; then
+    echo "services: $name is already running"
+    return
+  fi
+  local -a extra=()
+  if [[ "$binary" == gateway ]]; then
+    # Kubernetes gives each order pod its own DNS name; here each gets its own port, 8100 + partition,
+    # which the template spells as "810{partition}".
+    extra=(--order-url "http://127.0.0.1:${order_base%0}{partition}/submit-order")
+  fi
+  # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
+  setsid nohup env POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
+    KAFKA_PARTITIONS="$partitions" STATE_DIR="$state" \
+    "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
+  echo $! >"$run/$name.pid"
+}
+
+wait_ready() {
+  local name="$1" port deadline
+  port="$(port_of "$name")"
+  deadline=$((SECONDS + 30))
+  until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+    if [[ -z "$(pid_of "$name")" ]]; then
+      tail -n 20 "$logs/$name.log" >&2 || true
+      die "$name exited during start-up (log: $logs/$name.log)"
+    fi
+    ((SECONDS < deadline)) || die "$name not ready after 30 s (log: $logs/$name.log)"
+    sleep 0.2
+  done
+}
+
+start() {
+  mkdir -p "$logs" "$run" "$state"
+  "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" create-topic
+  for name in "${services[@]}"; do launch "$name"; done
+  for name in "${services[@]}"; do wait_ready "$name"; done
+  echo "services: all ${#services[@]} running; gateway on http://127.0.0.1:$gateway_port, logs in $logs"
+}
+
+stop() {
+  local -a order=(gateway order-0 order-1 order-2 repository-0 repository-1 repository-2 statistics)
+  for name in "${order[@]}"; do
+    local pid
+    pid="$(pid_of "$name")"
+    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+    # The gateway drains before the order instances stop, so no request meets a closed order service.
+    if [[ "$name" == gateway ]]; then wait_gone "$name"; fi
+  done
+  for name in "${order[@]}"; do wait_gone "$name"; rm -f "$run/$name.pid"; done
+  echo "services: stopped"
+}
+
+wait_gone() {
+  local name="$1" pid deadline
+  pid="$(pid_of "$name")"
+  [[ -n "$pid" ]] || return 0
+  deadline=$((SECONDS + 25))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "services: $name did not stop in 25 s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.1
+  done
+}
+
+status() {
+  for name in "${services[@]}"; do
+    local pid
+    pid="$(pid_of "$name")"
+    printf '%-13s %s\n' "$name" "${pid:+running (pid $pid, port $(port_of "$name"))}${pid:-stopped}"
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: services.sh start|stop|status" ;;
+esac
