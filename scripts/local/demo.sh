@@ -3,7 +3,7 @@
 # eight services, run the seed's scenario, print the seed's verification table from what the services
 # logged, and stop everything it started. Exit status 0 only if every order checks out.
 #
-# Env: KD_VAR [<repo>/.var/demo] (wiped at start unless KD_REUSE_CLUSTER=1); KD_SKIP_BUILD=1 to use the
+# Env: KD_VAR [<repo>/.var/demo] (the demo's own: wiped at start); KD_SKIP_BUILD=1 to use the
 # binaries in KD_BIN as they are; KD_REUSE_CLUSTER=1 to use an already running cluster (KD_BROKERS) and a
 # fresh topic instead of starting one (the end-to-end test does this). Ports as in services.sh.
 set -euo pipefail
@@ -24,6 +24,7 @@ if [[ "${KD_SKIP_BUILD:-0}" != 1 ]]; then
   cmake --build --preset release
 fi
 
+rm -rf "$KD_VAR"
 started_cluster=0
 cleanup() {
   step "Stopping everything the demo started"
@@ -42,7 +43,6 @@ else
       exit 1
     fi
   done
-  rm -rf "$KD_VAR"
   step "Starting three Kafka brokers (KRaft) on 127.0.0.1:9092-9094"
   started_cluster=1
   "$repo/scripts/kafka/cluster.sh" start

@@ -54,6 +54,10 @@ Service::Service(asio::io_context& io, const Config& config, int partition, std:
 }
 
 Status Service::start() {
+  // Not fatal: with Kafka down at start the instance still starts, answers 503 and reports not ready.
+  if (auto warm = producer_->warm_up(config_.kafka.topic, config_.delivery_timeout); !warm) {
+    log::warn("kafka not reachable yet", {{"error", warm.error().message}});
+  }
   if (auto status = server_.start(); !status) return status;
   log::info("order listening", {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
   return Ok{};

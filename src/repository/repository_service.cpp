@@ -29,7 +29,9 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   if (!partition) return partition.error();
   Config resolved = config;
   if (resolved.http.listen.empty()) resolved.http.listen = "127.0.0.1:" + std::to_string(8110 + *partition);
-  auto ledger = ShipmentLedger::open(config.state_dir / ("repository-" + std::to_string(*partition) + ".ledger"));
+  // Named by topic and partition: a state directory reused for another topic never lends it a position.
+  auto ledger = ShipmentLedger::open(config.state_dir / ("repository-" + config.kafka.topic + "-" +
+                                                         std::to_string(*partition) + ".ledger"));
   if (!ledger) return ledger.error();
   auto consumer = kafka::Consumer::create({.brokers = config.kafka.brokers,
                                            .group_id = config.group_id,

@@ -36,6 +36,7 @@ class Service {
   Status start();
   asio::awaitable<void> drain();
   int partition() const { return partition_; }
+  std::uint16_t port() const { return server_.port(); }
 
  private:
   Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,

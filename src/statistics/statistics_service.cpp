@@ -29,10 +29,15 @@ void Config::bind_options(CLI::App& app) {
       ->check(CLI::Range(0, 60'000));
 }
 
+// Named by topic: a state directory reused for another topic never lends it figures or positions.
+std::filesystem::path checkpoint_path(const Config& config) {
+  return config.state_dir / ("statistics-" + config.kafka.topic + ".checkpoint");
+}
+
 Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
   auto regions = RegionNames::parse(config.regions);
   if (!regions) return make_error(Errc::bad_request, "--regions: " + regions.error().message);
-  auto saved = load_checkpoint(config.state_dir / "statistics.checkpoint");
+  auto saved = load_checkpoint(checkpoint_path(config));
   if (!saved) return saved.error();
   auto consumer = kafka::Consumer::create({.brokers = config.kafka.brokers,
                                            .group_id = config.group_id,
@@ -46,7 +51,7 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
 
 Service::Service(asio::io_context& io, const Config& config, RegionNames regions, Checkpoint checkpoint,
                  std::unique_ptr<kafka::Consumer> consumer)
-    : config_(config), regions_(std::move(regions)), checkpoint_path_(config.state_dir / "statistics.checkpoint"),
+    : config_(config), regions_(std::move(regions)), checkpoint_path_(checkpoint_path(config)),
       state_(std::move(checkpoint)), consumer_(std::move(consumer)), server_(io, config.http) {
   add_probe_routes(server_, kName, [this] { return consuming_.load(); });
   server_.route(http::verb::get, "/stats", [this](HttpRequest) -> asio::awaitable<HttpResponse> {

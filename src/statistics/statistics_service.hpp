@@ -28,6 +28,8 @@ struct Config {
   void bind_options(CLI::App& app);
 };
 
+std::filesystem::path checkpoint_path(const Config& config);
+
 class Service {
  public:
   using Config = statistics::Config;
@@ -37,6 +39,7 @@ class Service {
   ~Service();
   Status start();
   asio::awaitable<void> drain();
+  std::uint16_t port() const { return server_.port(); }
 
  private:
   Service(asio::io_context& io, const Config& config, RegionNames regions, Checkpoint checkpoint,

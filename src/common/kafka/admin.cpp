@@ -23,7 +23,8 @@ using Handle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 Result<Handle> connect(const std::string& brokers, const Properties& extra) {
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char reason[512];
-  Properties all = {{"bootstrap.servers", brokers}, {"client.id", "kafka-demo-admin"}};
+  // log_level 4: warnings and errors only; librdkafka's notices (partition counts seen) are noise here.
+  Properties all = {{"bootstrap.servers", brokers}, {"client.id", "kafka-demo-admin"}, {"log_level", "4"}};
   for (const auto& [key, value] : extra) all[key] = value;
   for (const auto& [key, value] : all) {
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {

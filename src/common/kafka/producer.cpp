@@ -78,6 +78,17 @@ Producer::~Producer() {
   handle_->poll(0);  // deliver any last reports
 }
 
+Status Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
+  std::string reason;
+  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(handle_.get(), topic, nullptr, reason));
+  if (!handle) return make_error(Errc::bad_request, "topic " + topic + ": " + reason);
+  RdKafka::Metadata* raw = nullptr;
+  const auto code = handle_->metadata(false, handle.get(), &raw, static_cast<int>(timeout.count()));
+  std::unique_ptr<RdKafka::Metadata> metadata(raw);
+  if (code != RdKafka::ERR_NO_ERROR) return to_error(code, "cannot read metadata of topic " + topic);
+  return Ok{};
+}
+
 bool Producer::flush(std::chrono::milliseconds timeout) {
   return handle_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
 }

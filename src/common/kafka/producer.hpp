@@ -60,6 +60,9 @@ class Producer {
         token);
   }
 
+  // Fetches the topic's metadata and connects to its leaders now, so the first order does not pay for
+  // it. Blocking; for start-up.
+  Status warm_up(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
   int pending() const { return handle_ ? handle_->outq_len() : 0; }

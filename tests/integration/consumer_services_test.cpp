@@ -1,0 +1,140 @@
+// The read path on the real cluster: the warehouse of a region reads only its partition, resumes where
+// it stopped and never ships an order twice; statistics stays exact across restarts.
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "cluster_fixture.hpp"
+#include "repository/repository_service.hpp"
+#include "statistics/statistics_service.hpp"
+
+namespace kd::test {
+namespace {
+
+repository::Config repository_config(const std::string& topic, int partition, const std::filesystem::path& state) {
+  repository::Config config;
+  config.common.pod_name = "repository-" + std::to_string(partition);
+  config.kafka.brokers = brokers();
+  config.kafka.topic = topic;
+  config.http.listen = "127.0.0.1:0";
+  config.state_dir = state;
+  config.group_id = "repository-" + topic;
+  return config;
+}
+
+nlohmann::json shipments(Running<repository::Service>& warehouse) {
+  return nlohmann::json::parse(call(http::verb::get, warehouse->port(), "/shipments").body);
+}
+
+std::vector<std::string> ledger_ids(const std::filesystem::path& file) {
+  std::vector<std::string> ids;
+  std::ifstream in(file);
+  std::string offset, id;
+  while (in >> offset >> id) {
+    if (id != "-") ids.push_back(id);
+  }
+  return ids;
+}
+
+TEST(Repository, ShipsOnlyItsPartitionResumesAfterRestartAndNeverShipsTwice) {
+  const auto topic = fresh_topic("repository-resume");
+  const auto state = fresh_dir("repository-resume");
+  const auto ledger = state / ("repository-" + topic + "-2.ledger");
+  produce(topic, 2, {order_json("1001", 10), order_json("1002", 20), order_json("1003", 30)});
+  produce(topic, 0, {order_json("9001", 10)});  // another region's order: not this warehouse's
+
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 2, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
+    EXPECT_EQ(shipments(warehouse)["shipped"], 3);
+  }  // graceful stop: ledger synced, offset committed
+
+  // While it is down: two new orders, and a copy of one already shipped (as a replay would write it).
+  produce(topic, 2, {order_json("1004", 40), order_json("1002", 20), order_json("1005", 50)});
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 2, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 6; }));
+    EXPECT_EQ(shipments(warehouse)["shipped"], 5);
+  }
+  const auto ids = ledger_ids(ledger);
+  EXPECT_EQ(ids, (std::vector<std::string>{"1001", "1002", "1003", "1004", "1005"}));
+}
+
+TEST(Repository, WithoutItsLedgerResumesFromTheCommittedOffset) {
+  const auto topic = fresh_topic("repository-commit");
+  const auto state = fresh_dir("repository-commit");
+  produce(topic, 1, {order_json("2001", 10), order_json("2002", 20)});
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 1, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 2; }));
+  }
+  std::filesystem::remove_all(state);  // a new volume: only the group's committed offset remains
+  produce(topic, 1, {order_json("2003", 30)});
+  Running<repository::Service> warehouse(repository_config(topic, 1, state));
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
+  EXPECT_EQ(shipments(warehouse)["shipped"], 1);  // only 2003: the first two were committed
+}
+
+TEST(Repository, SkipsARecordThatIsNotAnOrderAndKeepsConsuming) {
+  const auto topic = fresh_topic("repository-poison");
+  const auto state = fresh_dir("repository-poison");
+  produce(topic, 0, {order_json("3001", 10), "this is not an order", R"({"money":5})", order_json("3002", 20)});
+  Running<repository::Service> warehouse(repository_config(topic, 0, state));
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 4; }));
+  EXPECT_EQ(shipments(warehouse)["shipped"], 2);
+}
+
+statistics::Config statistics_config(const std::string& topic, const std::filesystem::path& state) {
+  statistics::Config config;
+  config.kafka.brokers = brokers();
+  config.kafka.topic = topic;
+  config.http.listen = "127.0.0.1:0";
+  config.state_dir = state;
+  config.group_id = "statistics-" + topic;
+  config.checkpoint_interval = 50ms;
+  return config;
+}
+
+nlohmann::json stats(Running<statistics::Service>& service) {
+  return nlohmann::json::parse(call(http::verb::get, service->port(), "/stats").body);
+}
+
+TEST(Statistics, FiguresStayExactAcrossRestarts) {
+  const auto topic = fresh_topic("statistics-restart");
+  const auto state = fresh_dir("statistics-restart");
+  produce(topic, 0, {order_json("4001", 100), order_json("4002", 200)});
+  produce(topic, 1, {order_json("4003", 300)});
+  {
+    Running<statistics::Service> service(statistics_config(topic, state));
+    ASSERT_TRUE(service.ok()) << service.error();
+    ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 3; }));
+  }
+  produce(topic, 2, {order_json("4004", 400), "poison"});
+  produce(topic, 0, {order_json("4005", 500)});
+  Running<statistics::Service> service(statistics_config(topic, state));
+  ASSERT_TRUE(service.ok()) << service.error();
+  ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 5; }));
+  std::this_thread::sleep_for(500ms);  // anything counted twice would show up by now
+  const auto figures = stats(service);
+  EXPECT_EQ(figures["total"]["orders"], 5);
+  EXPECT_EQ(figures["total"]["revenue"], 1500);
+  EXPECT_EQ(figures["total"]["rejected"], 1);
+  const auto& regions = figures["regions"];
+  ASSERT_EQ(regions.size(), 3u);
+  EXPECT_EQ(regions[0]["region"], "陕北");
+  EXPECT_EQ(regions[0]["orders"], 3);
+  EXPECT_EQ(regions[0]["revenue"], 800);
+  EXPECT_EQ(regions[1]["region"], "关中");
+  EXPECT_EQ(regions[1]["revenue"], 300);
+  EXPECT_EQ(regions[2]["region"], "陕南");
+  EXPECT_EQ(regions[2]["orders"], 1);
+  EXPECT_EQ(regions[2]["rejected"], 1);
+}
+
+}  // namespace
+}  // namespace kd::test

@@ -1,0 +1,164 @@
+// The write path on the real cluster: gateway -> order -> Kafka, partition affinity, bad input that
+// writes nothing, and bounded failure when a peer is down.
+#include <nlohmann/json.hpp>
+
+#include "cluster_fixture.hpp"
+#include "gateway/gateway_service.hpp"
+#include "order/order_service.hpp"
+
+namespace kd::test {
+namespace {
+
+order::Config order_config(const std::string& topic, int partition) {
+  order::Config config;
+  config.common.pod_name = "order-" + std::to_string(partition);
+  config.kafka.brokers = brokers();
+  config.kafka.topic = topic;
+  config.http.listen = "127.0.0.1:0";
+  return config;
+}
+
+const std::string kRequest = R"({"money":81,"time":1638865975,"user_id":"1468136425655373824"})";
+
+TEST(OrderService, WritesToItsOwnPartitionAndAnswersTheStoredOrder) {
+  const auto topic = fresh_topic("order-affinity");
+  Running<order::Service> order(order_config(topic, 1));
+  ASSERT_TRUE(order.ok()) << order.error();
+
+  const auto reply = call(http::verb::post, order->port(), "/submit-order", kRequest, "application/json");
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const auto answer = nlohmann::json::parse(reply.body);
+  EXPECT_EQ(answer["money"], 81);
+  EXPECT_EQ(answer["user_id"], "1468136425655373824");
+  EXPECT_FALSE(answer["order_id"].get<std::string>().empty());
+  // The seed's key order, exactly.
+  EXPECT_EQ(reply.body.rfind(R"({"money":81,"order_id":")", 0), 0u) << reply.body;
+
+  const auto stored = read_back(topic, {0, 1, 2}, 1);
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0].partition, 1);
+  EXPECT_EQ(stored[0].value, reply.body);  // what the client got is what Kafka holds
+}
+
+TEST(OrderService, BadInputGetsA4xxAndWritesNothing) {
+  const auto topic = fresh_topic("order-bad-input");
+  auto config = order_config(topic, 0);
+  config.http.body_limit = 1024;
+  Running<order::Service> order(config);
+  ASSERT_TRUE(order.ok()) << order.error();
+
+  struct Case {
+    http::verb method;
+    std::string target, body, content_type;
+    unsigned status;
+  };
+  const std::vector<Case> cases = {
+      {http::verb::post, "/submit-order", "{not json", "application/json", 400},
+      {http::verb::post, "/submit-order", R"({"money":"81","time":1,"user_id":"1"})", "application/json", 400},
+      {http::verb::post, "/submit-order", R"({"money":81,"time":1})", "application/json", 400},
+      {http::verb::post, "/submit-order", R"({"money":-5,"time":1,"user_id":"1"})", "application/json", 400},
+      {http::verb::post, "/submit-order", R"({"money":1e40,"time":1,"user_id":"1"})", "application/json", 400},
+      {http::verb::post, "/submit-order", "money=81", "text/plain", 415},
+      {http::verb::post, "/submit-order", std::string(2048, 'x'), "application/json", 413},
+      {http::verb::get, "/submit-order", "", "", 405},
+      {http::verb::post, "/no-such-path", kRequest, "application/json", 404},
+  };
+  for (const auto& c : cases) {
+    const auto reply = call(c.method, order->port(), c.target, c.body, c.content_type);
+    EXPECT_EQ(reply.status, c.status) << c.body.substr(0, 60) << " -> " << reply.body;
+    const auto error = nlohmann::json::parse(reply.body, nullptr, false);
+    EXPECT_TRUE(error.is_object() && error.contains("error") && error.contains("message")) << reply.body;
+  }
+  // The instance is still up, and nothing reached Kafka.
+  EXPECT_EQ(call(http::verb::get, order->port(), "/").body, "order");
+  EXPECT_TRUE(read_back(topic, {0, 1, 2}, 0, 2000ms).empty());
+}
+
+TEST(OrderService, RefusesToStartOnAPartitionTheTopicDoesNotHave) {
+  auto config = order_config("order", 3);  // order-3 with 3 partitions
+  asio::io_context io;
+  auto created = order::Service::create(io, config);
+  ASSERT_FALSE(created);
+  EXPECT_NE(created.error().message.find("only 3 partitions"), std::string::npos) << created.error().message;
+}
+
+TEST(OrderService, AnswersServiceUnavailableWithinTheDeliveryTimeoutWhenKafkaIsDown) {
+  auto config = order_config("order", 0);
+  config.kafka.brokers = "127.0.0.1:1";  // nothing listens there
+  config.delivery_timeout = 1500ms;
+  Running<order::Service> order(config);
+  ASSERT_TRUE(order.ok()) << order.error();
+  const auto begin = std::chrono::steady_clock::now();
+  const auto reply = call(http::verb::post, order->port(), "/submit-order", kRequest, "application/json");
+  const auto took = std::chrono::steady_clock::now() - begin;
+  EXPECT_EQ(reply.status, 503u) << reply.body;
+  EXPECT_LT(took, 5s);
+  EXPECT_NE(reply.body.find("retry later"), std::string::npos) << reply.body;
+  EXPECT_EQ(call(http::verb::get, order->port(), "/readyz").status, 503u);
+}
+
+// Fixed ports: the gateway's URL template maps partition N to port 2810N.
+gateway::Config gateway_config() {
+  gateway::Config config;
+  config.http.listen = "127.0.0.1:0";
+  config.order_url = "http://127.0.0.1:2810{partition}/submit-order";
+  config.client.request_timeout = 8000ms;
+  return config;
+}
+
+TEST(Gateway, RoutesEachPartitionToItsOrderInstanceAndReturnsTheAnswerUnchanged) {
+  const auto topic = fresh_topic("gateway-route");
+  std::vector<std::unique_ptr<Running<order::Service>>> orders;
+  for (int partition = 0; partition < 3; ++partition) {
+    auto config = order_config(topic, partition);
+    config.http.listen = "127.0.0.1:" + std::to_string(28100 + partition);
+    orders.push_back(std::make_unique<Running<order::Service>>(config));
+    ASSERT_TRUE(orders.back()->ok()) << orders.back()->error();
+  }
+  Running<gateway::Service> gateway(gateway_config());
+  ASSERT_TRUE(gateway.ok()) << gateway.error();
+
+  std::map<std::string, int> asked;  // order body -> partition asked for
+  const std::vector<std::pair<std::string, std::string>> requests = {
+      {"partition=2", "application/x-www-form-urlencoded"}, {R"({"partition":0})", "application/json"},
+      {"partition=1", ""}, {"partition=2", "application/x-www-form-urlencoded"}};
+  const std::vector<int> partitions = {2, 0, 1, 2};
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto reply = call(http::verb::post, gateway->port(), "/submit-order", requests[i].first, requests[i].second);
+    ASSERT_EQ(reply.status, 200u) << reply.body;
+    asked[reply.body] = partitions[i];
+  }
+  const auto by_query = call(http::verb::post, gateway->port(), "/submit-order?partition=1");
+  ASSERT_EQ(by_query.status, 200u) << by_query.body;
+  asked[by_query.body] = 1;
+
+  const auto stored = read_back(topic, {0, 1, 2}, asked.size());
+  ASSERT_EQ(stored.size(), asked.size());
+  for (const auto& record : stored) {
+    ASSERT_TRUE(asked.contains(record.value)) << record.value;
+    EXPECT_EQ(record.partition, asked[record.value]) << record.value;
+  }
+}
+
+TEST(Gateway, RejectsBadPartitionsWithoutCallingAnyOrderInstance) {
+  Running<gateway::Service> gateway(gateway_config());  // no order instance is running at all
+  ASSERT_TRUE(gateway.ok()) << gateway.error();
+  for (const std::string body : {"", "partition=", "partition=3", "partition=-1", "partition=abc", "partition=1.0"}) {
+    const auto reply = call(http::verb::post, gateway->port(), "/submit-order", body, "application/x-www-form-urlencoded");
+    EXPECT_EQ(reply.status, 400u) << body << " -> " << reply.body;
+  }
+  EXPECT_EQ(call(http::verb::get, gateway->port(), "/").body, "gateway");
+}
+
+TEST(Gateway, AnswersBadGatewayQuicklyWhenTheOrderInstanceIsDown) {
+  Running<gateway::Service> gateway(gateway_config());  // nothing listens on 28100..28102
+  ASSERT_TRUE(gateway.ok()) << gateway.error();
+  const auto begin = std::chrono::steady_clock::now();
+  const auto reply = call(http::verb::post, gateway->port(), "/submit-order", "partition=0", "application/x-www-form-urlencoded");
+  EXPECT_EQ(reply.status, 502u) << reply.body;
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  EXPECT_NE(reply.body.find("partition 0"), std::string::npos) << reply.body;
+}
+
+}  // namespace
+}  // namespace kd::test
