@@ -72,7 +72,16 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, const char* const
   } catch (const CLI::CallForHelp& help) {
     return app.exit(help);
   } catch (const CLI::ParseError& error) {
-    std::cerr << app.get_name() << ": " << error.what() << "\n(run with --help for every setting)\n";
+    std::string message = error.what();
+    // CLI11 names the flag; a value from the environment is easier to find by its variable's name.
+    for (const CLI::Option* option : app.get_options()) {
+      const auto& names = option->get_lnames();
+      if (!option->get_envname().empty() && !names.empty() && message.find("--" + names.front()) != std::string::npos) {
+        message += " (flag --" + names.front() + ", environment variable " + option->get_envname() + ")";
+        break;
+      }
+    }
+    std::cerr << app.get_name() << ": " << message << "\n(run with --help for every setting)\n";
     return 2;
   }
   return std::nullopt;

@@ -1,20 +1,12 @@
 #include "gateway/order_form.hpp"
 
+#include <cctype>
 #include <charconv>
 #include <chrono>
 #include <nlohmann/json.hpp>
 
 namespace kd::gateway {
 namespace {
-
-bool starts_with_media_type(std::string_view content_type, std::string_view media_type) {
-  if (content_type.size() < media_type.size()) return false;
-  for (std::size_t i = 0; i < media_type.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(content_type[i])) != media_type[i]) return false;
-  }
-  return content_type.size() == media_type.size() || content_type[media_type.size()] == ';' ||
-         content_type[media_type.size()] == ' ';
-}
 
 Error bad_partition(std::string_view got, int partitions) {
   return make_error(Errc::bad_request, "partition must be a whole number from 0 to " + std::to_string(partitions - 1) +
@@ -54,10 +46,12 @@ std::optional<std::string> form_decode(std::string_view text) {
     if (c == '+') {
       out += ' ';
     } else if (c == '%') {
-      if (i + 2 >= text.size()) return std::nullopt;
+      if (i + 2 >= text.size() || !std::isxdigit(static_cast<unsigned char>(text[i + 1])) ||
+          !std::isxdigit(static_cast<unsigned char>(text[i + 2]))) {
+        return std::nullopt;
+      }
       int value = 0;
-      const auto [end, ec] = std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
-      if (ec != std::errc{} || end != text.data() + i + 3) return std::nullopt;
+      std::from_chars(text.data() + i + 1, text.data() + i + 3, value, 16);
       out += static_cast<char>(value);
       i += 2;
     } else {
@@ -83,11 +77,11 @@ std::optional<std::string> form_value(std::string_view form, std::string_view na
 
 Result<int> requested_partition(const HttpRequest& request, int partitions) {
   if (!request.body.empty()) {
-    if (starts_with_media_type(request.content_type, "application/json")) {
+    if (has_media_type(request.content_type, "application/json")) {
       return partition_from_json(request.body, partitions);
     }
     // curl -d sends form encoding; a client that names no type gets the same reading.
-    if (request.content_type.empty() || starts_with_media_type(request.content_type, "application/x-www-form-urlencoded")) {
+    if (request.content_type.empty() || has_media_type(request.content_type, "application/x-www-form-urlencoded")) {
       if (auto value = form_value(request.body, "partition")) return parse_partition_text(*value, partitions);
     } else {
       return make_error(Errc::unsupported_media_type,

@@ -1,6 +1,7 @@
 #include "order/order_service.hpp"
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/pod_identity.hpp"
 
 namespace kd::order {
@@ -22,7 +23,7 @@ void Config::bind_options(CLI::App& app) {
 }
 
 Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
-  if (!request.content_type.empty() && request.content_type.rfind("application/json", 0) != 0) {
+  if (!request.content_type.empty() && !has_media_type(request.content_type, "application/json")) {
     return make_error(Errc::unsupported_media_type, "send the order as application/json, not " + request.content_type);
   }
   auto order_request = parse_order_request(request.body);
@@ -48,8 +49,15 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
 Service::Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<kafka::Producer> producer)
     // Order ids take the partition as their snowflake node: instances never hand out the same id.
     : config_(config), partition_(partition), ids_(static_cast<std::uint16_t>(partition)),
-      producer_(std::move(producer)), server_(io, config.http) {
+      producer_(std::move(producer)),
+      produce_errors_(metrics::registry().counter("kafka_produce_errors_total", "Orders Kafka did not acknowledge")),
+      produce_seconds_(metrics::registry().histogram("kafka_produce_duration_seconds",
+                                                     "Time from writing an order to Kafka's acknowledgement")),
+      server_(io, config.http) {
   add_probe_routes(server_, kName, [this] { return producer_->brokers_reachable(); });
+  queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length", "Writes waiting for Kafka's acknowledgement",
+                                           [this] { return std::vector<std::pair<metrics::Labels, double>>{
+                                                        {{}, static_cast<double>(producer_->pending())}}; });
   server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
 }
 
@@ -73,9 +81,12 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   auto order = make_order(request, ids_);
   if (!order) co_return HttpResponse::from_error(order.error());
   std::string payload = to_json(*order);
+  const auto began = std::chrono::steady_clock::now();
   auto delivery =
       co_await producer_->async_produce(config_.kafka.topic, partition_, payload, asio::use_awaitable);
+  produce_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!delivery) {
+    produce_errors_.inc();
     log::error("order not written", {{"order_id", order->order_id.value}, {"error", delivery.error().message}});
     co_return HttpResponse::from_error(make_error(
         delivery.error().code, "order was not written, retry later: " + delivery.error().message));

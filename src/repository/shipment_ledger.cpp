@@ -34,7 +34,7 @@ Result<std::unique_ptr<ShipmentLedger>> ShipmentLedger::open(const std::filesyst
     const auto space = line.find(' ');
     std::int64_t offset = 0;
     const auto [ptr, ec] = std::from_chars(line.data(), line.data() + std::min(space, line.size()), offset);
-    if (space == std::string_view::npos || ec != std::errc{}) {
+    if (space == std::string_view::npos || ec != std::errc{} || ptr != line.data() + space || offset < 0) {
       return make_error(Errc::internal, "ledger " + path.string() + " has a malformed line: " + std::string(line));
     }
     ledger->next_offset_ = std::max(ledger->next_offset_.value_or(0), offset + 1);

@@ -62,7 +62,9 @@ struct CheckpointCodec {
 
   static Result<Checkpoint> decode(std::string_view text) {
     const json parsed = json::parse(text.begin(), text.end(), nullptr, false);
-    if (parsed.is_discarded() || !parsed.is_object() || parsed.value("version", 0) != 1) {
+    const bool version_1 = parsed.is_object() && parsed.contains("version") && parsed["version"].is_number_integer() &&
+                           parsed["version"].get<int>() == 1;
+    if (!version_1) {
       return make_error(Errc::internal, "checkpoint is not a version 1 checkpoint");
     }
     try {

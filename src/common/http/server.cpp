@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 
 namespace kd {
 namespace {
@@ -15,6 +16,18 @@ std::string error_body(Errc code, std::string_view message) {
 }
 
 }  // namespace
+
+bool has_media_type(std::string_view content_type, std::string_view media_type) {
+  const auto first = content_type.find_first_not_of(' ');
+  if (first == std::string_view::npos) return false;
+  content_type.remove_prefix(first);
+  if (content_type.size() < media_type.size()) return false;
+  for (std::size_t i = 0; i < media_type.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(content_type[i])) != media_type[i]) return false;
+  }
+  return content_type.size() == media_type.size() || content_type[media_type.size()] == ';' ||
+         content_type[media_type.size()] == ' ';
+}
 
 HttpResponse HttpResponse::from_error(const Error& error) {
   return json(error_body(error.code, error.message), http_status(error.code));
@@ -98,6 +111,9 @@ void add_probe_routes(HttpServer& server, std::string name, std::function<bool()
   server.route(http::verb::get, "/healthz", [](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::json(R"({"status":"ok"})");
   });
+  server.route(http::verb::get, "/metrics", [](HttpRequest) -> asio::awaitable<HttpResponse> {
+    co_return HttpResponse{200, metrics::registry().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
+  });
   server.route(http::verb::get, "/readyz", [ready = std::move(ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
     if (ready()) co_return HttpResponse::json(R"({"status":"ready"})");
     co_return HttpResponse::json(R"({"status":"not ready"})", 503);
@@ -142,6 +158,10 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
     HttpResponse answer;
     bool keep_alive = false;
     unsigned version = 11;
+    // Labels for the request metrics: only known routes, so a scan of random paths cannot grow them.
+    std::string route = "unmatched";
+    std::string method = "-";
+    const auto began = std::chrono::steady_clock::now();
     if (ec == http::error::body_limit) {
       answer = HttpResponse::from_error(make_error(
           Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
@@ -162,6 +182,8 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
       if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
       request.content_type = std::string(message[http::field::content_type]);
       request.body = std::move(message.body());
+      if (routes_.contains(request.path)) route = request.path;
+      method = std::string(http::to_string(request.method));
       ++in_flight_;
       answer = co_await dispatch(std::move(request));
       --in_flight_;
@@ -177,11 +199,23 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
     session->stream.expires_after(options_.request_timeout);
     co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
     session->busy = false;
+    record(route, method, answer.status, std::chrono::steady_clock::now() - began);
     if (ec || !response.keep_alive()) break;
   }
   session->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   session->stream.close();
   sessions_.erase(session.get());
+}
+
+void HttpServer::record(const std::string& route, const std::string& method, unsigned status,
+                        std::chrono::steady_clock::duration took) {
+  auto& metrics = metrics::registry();
+  metrics.counter("http_requests_total", "HTTP requests answered, by route, method and status",
+                  {{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+      .inc();
+  metrics.histogram("http_request_duration_seconds", "Time from a request's first byte to its answer written",
+                    {{"route", route}})
+      .observe(std::chrono::duration<double>(took).count());
 }
 
 asio::awaitable<HttpResponse> HttpServer::dispatch(HttpRequest request) {

@@ -76,6 +76,8 @@ class HttpServer {
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
   asio::awaitable<HttpResponse> dispatch(HttpRequest request);
+  static void record(const std::string& route, const std::string& method, unsigned status,
+                     std::chrono::steady_clock::duration took);
 
   asio::io_context& io_;
   HttpServerOptions options_;
@@ -87,9 +89,13 @@ class HttpServer {
   std::map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
+// Whether a Content-Type header names this media type (lower case), ignoring case and parameters:
+// "Application/JSON; charset=utf-8" is application/json, "application/jsonp" is not.
+bool has_media_type(std::string_view content_type, std::string_view media_type);
+
 // The routes every service has: GET / answers the service's name (the seed's probe), GET /healthz
 // answers while the process works (liveness), GET /readyz answers 200 only when `ready` says the service
-// can do its job, else 503 (readiness).
+// can do its job, else 503 (readiness), GET /metrics the Prometheus metrics.
 void add_probe_routes(HttpServer& server, std::string name, std::function<bool()> ready);
 
 // "host:port" -> endpoint; the host must be a numeric address or "localhost"/"0.0.0.0".
