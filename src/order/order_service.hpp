@@ -10,6 +10,7 @@
 #include "common/http/server.hpp"
 #include "common/ids.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/metrics.hpp"
 #include "common/order.hpp"
 
 namespace kd::order {
@@ -48,7 +49,10 @@ class Service {
   SnowflakeGenerator ids_;
   // Destroyed after the server (declared before it): the producer flushes what the server's requests wrote.
   std::unique_ptr<kafka::Producer> producer_;
+  metrics::Counter& produce_errors_;
+  metrics::Histogram& produce_seconds_;
   HttpServer server_;
+  metrics::GaugeRegistration queue_gauge_;  // reads producer_; unregistered before it goes
 };
 
 }  // namespace kd::order

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/order.hpp"
 #include "common/pod_identity.hpp"
 
@@ -50,6 +51,18 @@ Service::Service(asio::io_context& io, const Config& config, int partition, std:
   add_probe_routes(server_, kName, [this] { return consuming_.load(); });
   server_.route(http::verb::get, "/shipments", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::json(shipments_json());
+  });
+  lag_gauge_ = metrics::registry().gauge("kafka_consumer_lag", "Records in the partition not yet handled", [this] {
+    std::vector<std::pair<metrics::Labels, double>> out;
+    std::int64_t next = 0;
+    {
+      std::lock_guard lock(ledger_mutex_);
+      next = ledger_->next_offset().value_or(0);
+    }
+    for (const auto& [partition, lag] : consumer_->lag({{partition_, next}})) {
+      out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+    }
+    return out;
   });
 }
 
@@ -114,6 +127,10 @@ void Service::ship(const kafka::RecordBatch& batch) {
   }
   const std::int64_t next = *ledger_->next_offset();
   lock.unlock();
+  auto& metrics = metrics::registry();
+  metrics.counter("kafka_messages_consumed_total", "Records consumed", {{"partition", std::to_string(partition_)}})
+      .inc(batch.size());
+  metrics.counter("orders_shipped_total", "Orders shipped (each once)").inc(shipped.size());
   for (const auto& [record, order_id] : shipped) {
     log::info("shipped", {{"order_id", order_id.value}, {"partition", record.partition}, {"offset", record.offset}});
   }

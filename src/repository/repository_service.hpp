@@ -11,6 +11,7 @@
 #include "common/config.hpp"
 #include "common/http/server.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/metrics.hpp"
 #include "repository/shipment_ledger.hpp"
 
 namespace kd::repository {
@@ -52,6 +53,7 @@ class Service {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::atomic<bool> consuming_{false};
   HttpServer server_;
+  metrics::GaugeRegistration lag_gauge_;
   std::jthread consumer_thread_;  // last: joined first, while everything it uses still exists
 };
 

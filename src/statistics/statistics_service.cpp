@@ -1,6 +1,7 @@
 #include "statistics/statistics_service.hpp"
 
 #include "common/log.hpp"
+#include "common/metrics.hpp"
 #include "common/order.hpp"
 
 namespace kd::statistics {
@@ -58,6 +59,21 @@ Service::Service(asio::io_context& io, const Config& config, RegionNames regions
     std::lock_guard lock(state_mutex_);
     co_return HttpResponse::json(state_.figures.to_json(regions_, config_.kafka.partitions));
   });
+  lag_gauge_ = metrics::registry().gauge("kafka_consumer_lag", "Records in the partition not yet counted", [this] {
+    kafka::Positions next;
+    {
+      std::lock_guard lock(state_mutex_);
+      for (int partition = 0; partition < config_.kafka.partitions; ++partition) {
+        const auto it = state_.next.find(partition);
+        next[partition] = it == state_.next.end() ? 0 : it->second;
+      }
+    }
+    std::vector<std::pair<metrics::Labels, double>> out;
+    for (const auto& [partition, lag] : consumer_->lag(next)) {
+      out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+    }
+    return out;
+  });
 }
 
 Service::~Service() {
@@ -110,7 +126,8 @@ void Service::consume(std::stop_token stop) {
 }
 
 void Service::count(const kafka::RecordBatch& batch) {
-  std::lock_guard lock(state_mutex_);
+  std::map<int, std::uint64_t> consumed;  // per partition, for the metrics after the lock
+  std::unique_lock lock(state_mutex_);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const kafka::Record record = batch[i];
     log::info(consumed_record_json(record.key, record.offset, record.partition, record.value));
@@ -122,6 +139,13 @@ void Service::count(const kafka::RecordBatch& batch) {
       state_.figures.reject(record.partition);
     }
     state_.next[record.partition] = record.offset + 1;
+    ++consumed[record.partition];
+  }
+  lock.unlock();
+  for (const auto& [partition, count] : consumed) {
+    metrics::registry()
+        .counter("kafka_messages_consumed_total", "Records consumed", {{"partition", std::to_string(partition)}})
+        .inc(count);
   }
 }
 

@@ -10,6 +10,7 @@
 #include "common/config.hpp"
 #include "common/http/server.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/metrics.hpp"
 #include "common/regions.hpp"
 #include "statistics/shop_figures.hpp"
 
@@ -56,6 +57,7 @@ class Service {
   std::unique_ptr<kafka::Consumer> consumer_;
   std::atomic<bool> consuming_{false};
   HttpServer server_;
+  metrics::GaugeRegistration lag_gauge_;
   std::jthread consumer_thread_;  // last: joined first
 };
 
