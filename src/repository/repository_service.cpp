@@ -48,21 +48,13 @@ Service::Service(asio::io_context& io, const Config& config, int partition, std:
                  std::unique_ptr<kafka::Consumer> consumer)
     : config_(config), partition_(partition), ledger_(std::move(ledger)), consumer_(std::move(consumer)),
       server_(io, config.http) {
-  add_probe_routes(server_, kName, [this] { return consuming_.load(); });
+  add_probe_routes(server_, kName, [this] { return consuming_.load() && consumer_->brokers_reachable(); });
   server_.route(http::verb::get, "/shipments", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::json(shipments_json());
   });
-  lag_gauge_ = metrics::registry().gauge("kafka_consumer_lag", "Records in the partition not yet handled", [this] {
-    std::vector<std::pair<metrics::Labels, double>> out;
-    std::int64_t next = 0;
-    {
-      std::lock_guard lock(ledger_mutex_);
-      next = ledger_->next_offset().value_or(0);
-    }
-    for (const auto& [partition, lag] : consumer_->lag({{partition_, next}})) {
-      out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
-    }
-    return out;
+  lag_gauge_ = kafka::register_lag_gauge(*consumer_, [this] {
+    std::lock_guard lock(ledger_mutex_);
+    return kafka::Positions{{partition_, ledger_->next_offset().value_or(0)}};
   });
 }
 
@@ -74,14 +66,22 @@ Service::~Service() {
 
 Status Service::start() {
   // The ledger knows exactly what was shipped; the group's committed offset is only the fallback for a
-  // warehouse whose volume is new.
-  const std::int64_t start = ledger_->next_offset().value_or(kafka::kFromCommitted);
+  // warehouse whose volume is new, and the beginning for one whose group never committed.
+  std::int64_t start = kafka::kFromBeginning;
+  if (ledger_->next_offset()) {
+    start = *ledger_->next_offset();
+  } else {
+    auto committed = consumer_->committed({partition_}, std::chrono::seconds(30));
+    if (!committed) return committed.error();
+    if (const auto it = committed->find(partition_); it != committed->end()) start = it->second;
+  }
   if (auto status = consumer_->assign({{partition_, start}}); !status) return status;
   if (auto status = server_.start(); !status) return status;
   consumer_thread_ = std::jthread([this](std::stop_token stop) { consume(stop); });
   log::info("repository consuming", {{"partition", partition_},
                                      {"topic", config_.kafka.topic},
-                                     {"from", ledger_->next_offset() ? std::to_string(start) : "committed offset"},
+                                     {"from", start == kafka::kFromBeginning ? "beginning" : std::to_string(start)},
+                                     {"position_from", ledger_->next_offset() ? "ledger" : "group's committed offset"},
                                      {"port", server_.port()}});
   return Ok{};
 }

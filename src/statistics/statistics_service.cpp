@@ -54,25 +54,19 @@ Service::Service(asio::io_context& io, const Config& config, RegionNames regions
                  std::unique_ptr<kafka::Consumer> consumer)
     : config_(config), regions_(std::move(regions)), checkpoint_path_(checkpoint_path(config)),
       state_(std::move(checkpoint)), consumer_(std::move(consumer)), server_(io, config.http) {
-  add_probe_routes(server_, kName, [this] { return consuming_.load(); });
+  add_probe_routes(server_, kName, [this] { return consuming_.load() && consumer_->brokers_reachable(); });
   server_.route(http::verb::get, "/stats", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
     std::lock_guard lock(state_mutex_);
     co_return HttpResponse::json(state_.figures.to_json(regions_, config_.kafka.partitions));
   });
-  lag_gauge_ = metrics::registry().gauge("kafka_consumer_lag", "Records in the partition not yet counted", [this] {
+  lag_gauge_ = kafka::register_lag_gauge(*consumer_, [this] {
     kafka::Positions next;
-    {
-      std::lock_guard lock(state_mutex_);
-      for (int partition = 0; partition < config_.kafka.partitions; ++partition) {
-        const auto it = state_.next.find(partition);
-        next[partition] = it == state_.next.end() ? 0 : it->second;
-      }
+    std::lock_guard lock(state_mutex_);
+    for (int partition = 0; partition < config_.kafka.partitions; ++partition) {
+      const auto it = state_.next.find(partition);
+      next[partition] = it == state_.next.end() ? 0 : it->second;
     }
-    std::vector<std::pair<metrics::Labels, double>> out;
-    for (const auto& [partition, lag] : consumer_->lag(next)) {
-      out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
-    }
-    return out;
+    return next;
   });
 }
 

@@ -2,7 +2,7 @@
 
 namespace kd::kafka {
 
-Status apply(RdKafka::Conf& conf, const Properties& properties) {
+Status set_properties(RdKafka::Conf& conf, const Properties& properties) {
   std::string reason;
   for (const auto& [key, value] : properties) {
     if (conf.set(key, value, reason) != RdKafka::Conf::CONF_OK) {

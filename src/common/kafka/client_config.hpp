@@ -16,7 +16,7 @@ namespace kd::kafka {
 using Properties = std::map<std::string, std::string>;
 
 // Sets every property, stopping at the first one librdkafka rejects.
-Status apply(RdKafka::Conf& conf, const Properties& properties);
+Status set_properties(RdKafka::Conf& conf, const Properties& properties);
 
 // Parses "key=value".
 Result<std::pair<std::string, std::string>> parse_property(const std::string& text);

@@ -3,6 +3,8 @@
 #include "common/kafka/errors.hpp"
 #include "common/log.hpp"
 
+#include <thread>
+
 namespace kd::kafka {
 namespace {
 
@@ -42,9 +44,14 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
       {"fetch.wait.max.ms", "50"},
       {"socket.nagle.disable", "true"},
   };
-  if (auto status = apply(*conf, ours); !status) return status.error();
-  if (auto status = apply(*conf, options.extra); !status) return status.error();
+  if (auto status = set_properties(*conf, ours); !status) return status.error();
+  if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();
+  if (auto status = set_properties(*conf, options.extra); !status) return status.error();
   std::string reason;
+  consumer->events_ = std::make_unique<ClientEvents>(options.client_id);
+  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(consumer->events_.get()), reason) != RdKafka::Conf::CONF_OK) {
+    return make_error(Errc::internal, "Kafka consumer callbacks: " + reason);
+  }
   consumer->handle_.reset(RdKafka::KafkaConsumer::create(conf.get(), reason));
   if (!consumer->handle_) return make_error(Errc::bad_request, "cannot create Kafka consumer: " + reason);
   return consumer;
@@ -106,17 +113,40 @@ Status Consumer::commit(const Positions& next) {
 }
 
 Result<Positions> Consumer::committed(const std::vector<int>& partitions, std::chrono::milliseconds timeout) {
-  PartitionList list;
-  for (int partition : partitions) list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition));
-  if (const auto code = handle_->committed(list.items, static_cast<int>(timeout.count()));
-      code != RdKafka::ERR_NO_ERROR) {
-    return to_error(code, "cannot read committed offsets of " + options_.topic);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    PartitionList list;
+    for (int partition : partitions) list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition));
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto code = handle_->committed(list.items, static_cast<int>(std::max(left, std::chrono::milliseconds(100)).count()));
+    for (const auto* item : list.items) {
+      if (code == RdKafka::ERR_NO_ERROR && item->err() != RdKafka::ERR_NO_ERROR) code = item->err();
+    }
+    if (code == RdKafka::ERR_NO_ERROR) {
+      Positions positions;
+      for (const auto* item : list.items) {
+        if (item->offset() >= 0) positions[item->partition()] = item->offset();
+      }
+      return positions;
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      return to_error(code, "cannot read committed offsets of " + options_.topic);
+    }
+    log::info("waiting for the group coordinator", {{"topic", options_.topic}, {"error", RdKafka::err2str(code)}});
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
-  Positions positions;
-  for (const auto* item : list.items) {
-    if (item->offset() >= 0) positions[item->partition()] = item->offset();
-  }
-  return positions;
+}
+
+metrics::GaugeRegistration register_lag_gauge(const Consumer& consumer, std::function<Positions()> next) {
+  return metrics::registry().gauge("kafka_consumer_lag", "Records in a partition not yet handled",
+                                   [&consumer, next = std::move(next)] {
+                                     std::vector<std::pair<metrics::Labels, double>> out;
+                                     for (const auto& [partition, lag] : consumer.lag(next())) {
+                                       out.push_back({{{"partition", std::to_string(partition)}},
+                                                      static_cast<double>(lag)});
+                                     }
+                                     return out;
+                                   });
 }
 
 Positions Consumer::lag(const Positions& next) const {

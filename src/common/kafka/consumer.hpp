@@ -15,13 +15,17 @@
 #include <vector>
 
 #include "common/kafka/client_config.hpp"
+#include "common/kafka/client_events.hpp"
+#include "common/metrics.hpp"
 #include "common/result.hpp"
 
 namespace kd::kafka {
 
-// Where to start a partition when the service knows no offset of its own.
-inline constexpr std::int64_t kFromCommitted = -1000;  // RdKafka::Topic::OFFSET_STORED (not constexpr there)
-inline constexpr std::int64_t kFromBeginning = -2;     // RdKafka::Topic::OFFSET_BEGINNING
+// Where to start a partition that has no position yet. There is deliberately no "from the committed
+// offset": librdkafka 2.0.2 can leave such a partition unfetched forever when the group coordinator
+// answers NOT_COORDINATOR (librdkafka issue #5586; we met it on a fresh cluster). Services read the
+// committed offset with committed() and assign it explicitly instead.
+inline constexpr std::int64_t kFromBeginning = -2;  // RdKafka::Topic::OFFSET_BEGINNING
 
 struct ConsumerOptions {
   std::string brokers;
@@ -60,24 +64,33 @@ class Consumer {
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
 
-  // Reads the given partitions from the given positions (an offset, kFromCommitted or kFromBeginning).
+  // Reads the given partitions from the given positions (an offset or kFromBeginning).
   Status assign(const Positions& start);
   // Up to max_records records, waiting at most `wait` for the first. Transient errors are logged and
   // yield an empty batch; the consumer keeps retrying on its own.
   RecordBatch poll(std::size_t max_records, std::chrono::milliseconds wait);
   // Synchronously commits next-offsets to the group, so a restart resumes after them.
   Status commit(const Positions& next);
-  // The group's committed next-offsets for these partitions (absent where nothing is committed).
+  // The group's committed next-offsets for these partitions (absent where nothing is committed). Retries
+  // until `timeout` while the coordinator is unknown or moving (a fresh cluster creates its offsets topic
+  // on the first group's request).
   Result<Positions> committed(const std::vector<int>& partitions, std::chrono::milliseconds timeout);
   // How far each assigned partition is behind its high watermark, from the last fetch.
   Positions lag(const Positions& next) const;
   void close();
+  // True while librdkafka's statistics show a broker up (they arrive while poll() is being called).
+  bool brokers_reachable() const { return events_->brokers_up(); }
 
  private:
   Consumer() = default;
   ConsumerOptions options_;
+  std::unique_ptr<ClientEvents> events_;  // before the handle: librdkafka calls it until the handle is gone
   std::unique_ptr<RdKafka::KafkaConsumer> handle_;
   bool closed_ = false;
 };
+
+// Publishes kafka_consumer_lag{partition} for this consumer while the registration lives; `next` gives the
+// service's own positions (what it has handled), read on the scraping thread.
+metrics::GaugeRegistration register_lag_gauge(const Consumer& consumer, std::function<Positions()> next);
 
 }  // namespace kd::kafka

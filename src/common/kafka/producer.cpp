@@ -5,9 +5,8 @@
 
 namespace kd::kafka {
 
-class Producer::Callbacks final : public RdKafka::DeliveryReportCb, public RdKafka::EventCb {
+class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
  public:
-  explicit Callbacks(std::atomic<bool>& reachable) : reachable_(reachable) {}
 
   void dr_cb(RdKafka::Message& message) override {
     std::unique_ptr<DeliveryWaiter> waiter(static_cast<DeliveryWaiter*>(message.msg_opaque()));
@@ -16,27 +15,15 @@ class Producer::Callbacks final : public RdKafka::DeliveryReportCb, public RdKaf
       waiter->complete(to_error(message.err(), "Kafka did not acknowledge the write"));
       return;
     }
-    reachable_.store(true);
     waiter->complete(Delivery{message.partition(), message.offset()});
   }
-
-  void event_cb(RdKafka::Event& event) override {
-    if (event.type() == RdKafka::Event::EVENT_ERROR) {
-      if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) reachable_.store(false);
-      log::warn("kafka producer", {{"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
-    } else if (event.type() == RdKafka::Event::EVENT_LOG && event.severity() <= RdKafka::Event::EVENT_SEVERITY_WARNING) {
-      log::warn("kafka producer", {{"facility", event.fac()}, {"detail", event.str()}});
-    }
-  }
-
- private:
-  std::atomic<bool>& reachable_;
 };
 
 Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& options) {
   std::unique_ptr<Producer> producer(new Producer());
   producer->options_ = options;
-  producer->callbacks_ = std::make_unique<Callbacks>(producer->reachable_);
+  producer->callbacks_ = std::make_unique<Callbacks>();
+  producer->events_ = std::make_unique<ClientEvents>(options.client_id);
 
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string reason;
@@ -51,10 +38,11 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
       {"linger.ms", std::to_string(options.linger_ms)},
       {"socket.nagle.disable", "true"},
   };
-  if (auto status = apply(*conf, ours); !status) return status.error();
-  if (auto status = apply(*conf, options.extra); !status) return status.error();
+  if (auto status = set_properties(*conf, ours); !status) return status.error();
+  if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();
+  if (auto status = set_properties(*conf, options.extra); !status) return status.error();
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) != RdKafka::Conf::CONF_OK ||
-      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->callbacks_.get()), reason) != RdKafka::Conf::CONF_OK) {
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->events_.get()), reason) != RdKafka::Conf::CONF_OK) {
     return make_error(Errc::internal, "Kafka producer callbacks: " + reason);
   }
   producer->handle_.reset(RdKafka::Producer::create(conf.get(), reason));

@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/kafka/client_config.hpp"
+#include "common/kafka/client_events.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
 
@@ -66,8 +67,8 @@ class Producer {
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
   int pending() const { return handle_ ? handle_->outq_len() : 0; }
-  // False while librdkafka reports every broker down.
-  bool brokers_reachable() const { return reachable_.load(); }
+  // True while librdkafka's statistics show a broker up.
+  bool brokers_reachable() const { return events_->brokers_up(); }
 
  private:
   class Callbacks;
@@ -80,9 +81,9 @@ class Producer {
   void enqueue(std::string_view topic, int partition, std::string_view payload, std::unique_ptr<DeliveryWaiter> waiter);
 
   ProducerOptions options_;
-  std::atomic<bool> reachable_{true};
   // Declared before the handle, so destroyed after it: librdkafka calls them until it is gone.
   std::unique_ptr<Callbacks> callbacks_;
+  std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::Producer> handle_;
   // Serves delivery reports and events; declared last, so stopped before the handle goes.
   std::jthread poller_;
