@@ -65,25 +65,42 @@ Service::~Service() {
 }
 
 Status Service::start() {
+  // HTTP first: the process is live (and not ready) while the consumer thread finds where to start,
+  // which needs the brokers.
+  if (auto status = server_.start(); !status) return status;
+  consumer_thread_ = std::jthread([this](std::stop_token stop) {
+    if (assign_start(stop)) consume(stop);
+  });
+  log::info("repository started", {{"partition", partition_}, {"topic", config_.kafka.topic}, {"port", server_.port()}});
+  return Ok{};
+}
+
+bool Service::assign_start(std::stop_token stop) {
   // The ledger knows exactly what was shipped; the group's committed offset is only the fallback for a
   // warehouse whose volume is new, and the beginning for one whose group never committed.
   std::int64_t start = kafka::kFromBeginning;
   if (ledger_->next_offset()) {
     start = *ledger_->next_offset();
   } else {
-    auto committed = consumer_->committed({partition_}, std::chrono::seconds(30));
-    if (!committed) return committed.error();
-    if (const auto it = committed->find(partition_); it != committed->end()) start = it->second;
+    while (true) {
+      if (stop.stop_requested()) return false;
+      auto committed = consumer_->committed({partition_}, std::chrono::seconds(5));
+      if (committed) {
+        if (const auto it = committed->find(partition_); it != committed->end()) start = it->second;
+        break;
+      }
+      log::warn("cannot read the committed offset yet", {{"error", committed.error().message}});
+    }
   }
-  if (auto status = consumer_->assign({{partition_, start}}); !status) return status;
-  if (auto status = server_.start(); !status) return status;
-  consumer_thread_ = std::jthread([this](std::stop_token stop) { consume(stop); });
+  if (auto status = consumer_->assign({{partition_, start}}); !status) {
+    // Never a live process that does no work: let the orchestrator start it again.
+    log::error("cannot assign the partition, stopping", {{"error", status.error().message}});
+    std::abort();
+  }
   log::info("repository consuming", {{"partition", partition_},
-                                     {"topic", config_.kafka.topic},
                                      {"from", start == kafka::kFromBeginning ? "beginning" : std::to_string(start)},
-                                     {"position_from", ledger_->next_offset() ? "ledger" : "group's committed offset"},
-                                     {"port", server_.port()}});
-  return Ok{};
+                                     {"position_from", ledger_->next_offset() ? "ledger" : "group's committed offset"}});
+  return true;
 }
 
 asio::awaitable<void> Service::drain() {

@@ -42,6 +42,9 @@ class Service {
  private:
   Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,
           std::unique_ptr<kafka::Consumer> consumer);
+  // Finds where to start (ledger, else the group's committed offset, else the beginning) and assigns the
+  // partition; retries while the brokers cannot answer. False if stopped first.
+  bool assign_start(std::stop_token stop);
   void consume(std::stop_token stop);
   void ship(const kafka::RecordBatch& batch);
   std::string shipments_json();
