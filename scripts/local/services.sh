@@ -124,7 +124,11 @@ status() {
   for name in "${services[@]}"; do
     local pid
     pid="$(pid_of "$name")"
-    printf '%-13s %s\n' "$name" "${pid:+running (pid $pid, port $(port_of "$name"))}${pid:-stopped}"
+    if [[ -n "$pid" ]]; then
+      printf '%-13s running (pid %s, port %s)\n' "$name" "$pid" "$(port_of "$name")"
+    else
+      printf '%-13s stopped\n' "$name"
+    fi
   done
 }
 
