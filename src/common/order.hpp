@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <nlohmann/json_fwd.hpp>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -36,6 +37,12 @@ struct Order {
 
 std::string to_json(const OrderRequest& request);
 std::string to_json(const Order& order);
+
+// A body that must be one JSON object, read more strictly than the grammar alone: no NUL byte anywhere
+// (nlohmann::json takes one as the end of the input and ignores whatever follows it) and no key twice in
+// an object (parsers disagree on which copy wins, so two readers could see two different requests).
+// Errors are bad_request, with a message for the client that says what is wrong and where.
+Result<nlohmann::json> parse_json_object(std::string_view body);
 
 // Strict parsers: the body must be one JSON object with every field present and of the right type.
 // The error message names the field and what was wrong, for the client to read.

@@ -8,9 +8,13 @@
 namespace kd::gateway {
 namespace {
 
-Error bad_partition(std::string_view got, int partitions) {
+Error bad_partition_described(std::string_view got, int partitions) {
   return make_error(Errc::bad_request, "partition must be a whole number from 0 to " + std::to_string(partitions - 1) +
-                                           ", got '" + std::string(got.substr(0, 32)) + "'");
+                                           ", got " + std::string(got));
+}
+
+Error bad_partition(std::string_view got, int partitions) {
+  return bad_partition_described("'" + std::string(got.substr(0, 32)) + "'", partitions);
 }
 
 Result<int> parse_partition_text(std::string_view text, int partitions) {
@@ -23,17 +27,46 @@ Result<int> parse_partition_text(std::string_view text, int partitions) {
 }
 
 Result<int> partition_from_json(std::string_view body, int partitions) {
-  const auto parsed = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (parsed.is_discarded() || !parsed.is_object()) return make_error(Errc::bad_request, "body is not a JSON object");
-  const auto it = parsed.find("partition");
-  if (it == parsed.end()) return make_error(Errc::bad_request, "missing field 'partition'");
-  if (it->is_number_integer()) {
-    const auto value = it->get<std::int64_t>();
-    if (value < 0 || value >= partitions) return bad_partition(std::to_string(value), partitions);
-    return static_cast<int>(value);
+  const auto parsed = parse_json_object(body);
+  if (!parsed) return parsed.error();
+  const auto it = parsed->find("partition");
+  if (it == parsed->end()) return make_error(Errc::bad_request, "missing field 'partition'");
+  if (it->is_number_unsigned()) {
+    if (const auto value = it->get<std::uint64_t>(); value < static_cast<std::uint64_t>(partitions)) {
+      return static_cast<int>(value);
+    }
   }
   if (it->is_string()) return parse_partition_text(it->get_ref<const std::string&>(), partitions);
-  return bad_partition(it->dump(), partitions);
+  // Containers are described, not printed: printing recurses as deep as they nest.
+  if (it->is_array()) return bad_partition_described("an array", partitions);
+  if (it->is_object()) return bad_partition_described("an object", partitions);
+  return bad_partition(it->dump(), partitions);  // as sent: 18446744073709551615 is not -1
+}
+
+// The partition in a form-encoded string (a body or a query string), if it names one. Given twice, it is
+// refused rather than guessed at: a proxy or a log reading the other copy would disagree with us.
+Result<std::optional<int>> partition_from_form(std::string_view form, std::string_view where, int partitions) {
+  std::optional<std::string_view> raw;
+  while (!form.empty()) {
+    const auto amp = form.find('&');
+    const std::string_view pair = form.substr(0, amp);
+    const auto equals = pair.find('=');
+    if (form_decode(pair.substr(0, equals)) == "partition") {
+      if (raw) return make_error(Errc::bad_request, "partition is given more than once in the " + std::string(where));
+      raw = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
+    }
+    if (amp == std::string_view::npos) break;
+    form.remove_prefix(amp + 1);
+  }
+  if (!raw) return std::optional<int>();
+  const auto value = form_decode(*raw);
+  if (!value) {
+    return make_error(Errc::bad_request, "partition in the " + std::string(where) + " is not valid form encoding: '" +
+                                             std::string(raw->substr(0, 32)) + "'");
+  }
+  auto partition = parse_partition_text(*value, partitions);
+  if (!partition) return partition.error();
+  return std::optional<int>(*partition);
 }
 
 }  // namespace
@@ -82,14 +115,18 @@ Result<int> requested_partition(const HttpRequest& request, int partitions) {
     }
     // curl -d sends form encoding; a client that names no type gets the same reading.
     if (request.content_type.empty() || has_media_type(request.content_type, "application/x-www-form-urlencoded")) {
-      if (auto value = form_value(request.body, "partition")) return parse_partition_text(*value, partitions);
+      auto found = partition_from_form(request.body, "form body", partitions);
+      if (!found) return found.error();
+      if (*found) return **found;
     } else {
       return make_error(Errc::unsupported_media_type,
                         "send partition as a form field (application/x-www-form-urlencoded), JSON or a query "
                         "parameter, not " + request.content_type);
     }
   }
-  if (auto value = form_value(request.query, "partition")) return parse_partition_text(*value, partitions);
+  auto found = partition_from_form(request.query, "query string", partitions);
+  if (!found) return found.error();
+  if (*found) return **found;
   return make_error(Errc::bad_request, "missing 'partition': send partition=N (N from 0 to " +
                                            std::to_string(partitions - 1) + ") as a form field");
 }

@@ -15,7 +15,7 @@ namespace kd::gateway {
 
 // The partition a client asked for, from (in this order) a form body (curl -d "partition=0", the seed's
 // way), a JSON body ({"partition":0}), or the query string (?partition=0). It must be a whole number in
-// [0, partitions). Bodies in other formats are refused with 415.
+// [0, partitions), given once in the place it is read from. Bodies in other formats are refused with 415.
 Result<int> requested_partition(const HttpRequest& request, int partitions);
 
 // Percent-decoding of one application/x-www-form-urlencoded value ('+' is a space). Nothing on a broken

@@ -105,7 +105,16 @@ INSTANTIATE_TEST_SUITE_P(
                       BadCase{"multipart", "multipart/form-data; boundary=xyz", "--xyz\r\n", "partition=1",
                               Errc::unsupported_media_type},
                       BadCase{"json-like subtype", "application/jsonp", R"({"partition":1})", "",
-                              Errc::unsupported_media_type}),
+                              Errc::unsupported_media_type},
+                      BadCase{"twice in the form", "", "partition=1&partition=2", "", Errc::bad_request},
+                      BadCase{"twice in the form, same value", "", "partition=1&partition=1", "", Errc::bad_request},
+                      BadCase{"twice in the form, once broken", "", "partition=1&partition=%zz", "", Errc::bad_request},
+                      BadCase{"twice in the query", "", "", "partition=0&partition=1", Errc::bad_request},
+                      BadCase{"broken escape with a good query", "", "partition=%zz", "partition=1", Errc::bad_request},
+                      BadCase{"JSON twice", "application/json", R"({"partition":1,"partition":2})", "",
+                              Errc::bad_request},
+                      BadCase{"JSON object", "application/json", R"({"partition":{"n":1}})", "", Errc::bad_request},
+                      BadCase{"JSON 1e400", "application/json", R"({"partition":1e400})", "", Errc::bad_request}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return "case" + std::to_string(info.index); });
 
 TEST(RequestedPartition, ErrorsMapToTheRightStatus) {
@@ -126,6 +135,45 @@ TEST(RequestedPartition, OutOfRangeMessageNamesTheRange) {
   auto five = requested_partition(make_request("", "partition=4"), 5);
   ASSERT_TRUE(five.ok()) << "the partition count is a parameter";
   EXPECT_EQ(*five, 4);
+}
+
+TEST(RequestedPartition, MessagesSayWhatWasWrong) {
+  struct Case {
+    std::string content_type, body, query, says;
+  };
+  const Case cases[] = {
+      {"", "partition=1&partition=2", "", "partition is given more than once in the form body"},
+      {"", "", "partition=0&partition=0", "partition is given more than once in the query string"},
+      {"", "partition=%zz", "", "partition in the form body is not valid form encoding: '%zz'"},
+      {"", "", "partition=%4", "partition in the query string is not valid form encoding: '%4'"},
+      // Numbers as sent: get<std::int64_t>() would have shown these as -1 and -9223372036854775808.
+      {"application/json", R"({"partition":18446744073709551615})", "", "got '18446744073709551615'"},
+      {"application/json", R"({"partition":9223372036854775808})", "", "got '9223372036854775808'"},
+      {"application/json", R"({"partition":-1})", "", "got '-1'"},
+      {"application/json", R"({"partition":1.0})", "", "got '1.0'"},
+      {"application/json", R"({"partition":[1]})", "", "got an array"},
+      {"application/json", R"({"partition":{"n":1}})", "", "got an object"},
+      {"application/json", R"({"partition":1,"partition":2})", "", "duplicate key 'partition'"},
+      {"application/json", std::string(R"({"partition":1})") + '\0' + R"({"partition":2})", "", "NUL byte at offset 15"},
+      {"application/json", "[1]", "", "body must be a JSON object"},
+      {"application/json", R"({"partition":)", "", "body is not valid JSON"},
+      {"application/json", "{\"partition\":\"\xff\"}", "", "body is not valid JSON"},
+  };
+  for (const auto& c : cases) {
+    auto partition = requested_partition(make_request(c.content_type, c.body, c.query), 3);
+    ASSERT_FALSE(partition.ok()) << c.body << " gave " << *partition;
+    EXPECT_EQ(partition.error().code, Errc::bad_request) << c.body;
+    EXPECT_NE(partition.error().message.find(c.says), std::string::npos)
+        << c.body << ": '" << partition.error().message << "' does not say '" << c.says << "'";
+  }
+}
+
+TEST(RequestedPartition, DeeplyNestedJsonIsDescribedNotPrinted) {
+  // Printing a value recurses once per level: a million levels would exhaust the io thread's stack.
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  auto partition = requested_partition(make_request("application/json", R"({"partition":)" + deep + "}"), 3);
+  ASSERT_FALSE(partition.ok());
+  EXPECT_NE(partition.error().message.find("got an array"), std::string::npos) << partition.error().message;
 }
 
 // ---------------------------------------------------------------- form decoding

@@ -105,7 +105,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"user_id 21 digits", R"({"money":81,"time":1638865975,"user_id":"123456789012345678901"})",
                 "user_id"},
         BadBody{"user_id null", R"({"money":81,"time":1638865975,"user_id":null})", "user_id"},
-        BadBody{"invalid UTF-8", "{\"money\":81,\"time\":1638865975,\"user_id\":\"1\",\"note\":\"\xff\xfe\"}", "JSON"}),
+        BadBody{"invalid UTF-8", "{\"money\":81,\"time\":1638865975,\"user_id\":\"1\",\"note\":\"\xff\xfe\"}", "JSON"},
+        // nlohmann::json reads a NUL byte as the end of the input: what follows must not be ignored.
+        BadBody{"NUL after the object", std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0', "NUL byte at offset 35"},
+        BadBody{"NUL, then another object",
+                std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0' + R"({"money":999999})", "NUL byte"},
+        BadBody{"duplicate key", R"({"money":81,"money":999999,"time":1,"user_id":"1"})", "duplicate key 'money'"},
+        BadBody{"duplicate key, same value", R"({"money":81,"time":1,"time":1,"user_id":"1"})", "duplicate key 'time'"},
+        BadBody{"duplicate key in a nested object", R"({"money":81,"time":1,"user_id":"1","x":{"a":1,"a":2}})",
+                "duplicate key 'a'"},
+        BadBody{"money 1e400", R"({"money":1e400,"time":1638865975,)" + kValidUser + "}", "number overflow"},
+        BadBody{"parse error says where", R"({"money":81,)", "column"},
+        BadBody{"user_id over int64", R"({"money":81,"time":1638865975,"user_id":"9223372036854775808"})",
+                "user_id' must be a decimal id from 0 to 9223372036854775807"},
+        BadBody{"user_id 20 digits", R"({"money":81,"time":1638865975,"user_id":"99999999999999999999"})",
+                "user_id"}),
     [](const ::testing::TestParamInfo<BadBody>& info) {
       std::string name = info.param.label;
       for (auto& c : name) {
@@ -113,6 +127,41 @@ INSTANTIATE_TEST_SUITE_P(
       }
       return name;
     });
+
+TEST(OrderJson, IdsUpToInt64MaxAreAccepted) {
+  for (const char* id : {"0", "1", "9223372036854775807", "1468136425655373824"}) {
+    auto parsed = parse_order_request(std::string(R"({"money":81,"time":1,"user_id":")") + id + "\"}");
+    ASSERT_TRUE(parsed.ok()) << id << ": " << parsed.error().message;
+    EXPECT_EQ(parsed->user_id.value, id);
+  }
+}
+
+TEST(OrderJson, TheSameKeyInDifferentObjectsIsNoDuplicate) {
+  auto parsed = parse_order_request(R"({"money":81,"time":1,"user_id":"1","x":{"money":2,"y":{"money":3}}})");
+  ASSERT_TRUE(parsed.ok()) << parsed.error().message;
+  EXPECT_EQ(parsed->money, 81);
+}
+
+TEST(OrderJson, ParseOrderIsAsStrictAsTheRequest) {
+  // What consumers read from Kafka: a duplicated order_id or a NUL byte is refused, not guessed at.
+  auto duplicate = parse_order(
+      R"({"money":81,"order_id":"1","order_id":"2","time":1638865975,"user_id":"1468136425655373824"})");
+  ASSERT_FALSE(duplicate.ok());
+  EXPECT_NE(duplicate.error().message.find("duplicate key 'order_id'"), std::string::npos) << duplicate.error().message;
+  auto nul = parse_order(std::string(kSeedOrderJson) + '\0');
+  ASSERT_FALSE(nul.ok());
+  EXPECT_NE(nul.error().message.find("NUL byte"), std::string::npos) << nul.error().message;
+}
+
+TEST(ParseJsonObject, DeepNestingIsRefusedWithoutExhaustingTheStack) {
+  const std::string deep = std::string(1'000'000, '[') + std::string(1'000'000, ']');
+  auto parsed = parse_json_object(deep);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.error().message, "body must be a JSON object");
+  auto inside = parse_order_request(R"({"money":)" + deep + R"(,"time":1,"user_id":"1"})");
+  ASSERT_FALSE(inside.ok());
+  EXPECT_NE(inside.error().message.find("'money' must be an integer"), std::string::npos) << inside.error().message;
+}
 
 TEST(OrderJson, ParseOrderRequiresOrderId) {
   auto missing = parse_order(R"({"money":81,"time":1638865975,"user_id":"1468136425655373824"})");

@@ -1,5 +1,6 @@
 #include "common/http/server.hpp"
 
+#include <array>
 #include <nlohmann/json.hpp>
 
 #include "common/log.hpp"
@@ -9,6 +10,9 @@ namespace kd {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Request line and headers together (Beast's default); beyond it, 431.
+constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 
 std::string error_body(Errc code, std::string_view message) {
   return nlohmann::json{{"error", to_string(code)}, {"message", message}}.dump(
@@ -58,6 +62,11 @@ struct HttpServer::Session {
   explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
   beast::tcp_stream stream;
   bool busy = false;  // between reading a request's first byte and writing its answer
+  // Which read the request-timeout timer belongs to, so that a timer that fired just as its read
+  // completed cannot cancel a later one.
+  std::uint64_t read_number = 0;
+  bool reading = false;
+  bool timed_out = false;
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
@@ -150,30 +159,49 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
       buffer.commit(n);
     }
     session->busy = true;
-    session->stream.expires_after(options_.request_timeout);
     http::request_parser<http::string_body> parser;
+    parser.header_limit(kHeaderLimit);
     parser.body_limit(options_.body_limit);
-    co_await http::async_read(session->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    co_await read_request(session, buffer, parser, ec);
 
     HttpResponse answer;
     bool keep_alive = false;
+    bool head = false;
     unsigned version = 11;
-    // Labels for the request metrics: only known routes, so a scan of random paths cannot grow them.
+    // Labels for the request metrics: only known routes and methods, so a scan of random paths or
+    // invented methods cannot grow them.
     std::string route = "unmatched";
     std::string method = "-";
     const auto began = std::chrono::steady_clock::now();
     if (ec == http::error::body_limit) {
       answer = HttpResponse::from_error(make_error(
           Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
+    } else if (ec == http::error::header_limit) {
+      answer = HttpResponse::from_error(make_error(
+          Errc::header_too_large, "request line and headers are larger than " +
+                                      std::to_string(kHeaderLimit) + " bytes"));
+    } else if (ec == asio::error::operation_aborted && session->timed_out) {
+      answer = HttpResponse::from_error(
+          make_error(Errc::request_timeout, "request was not received within " +
+                                                std::to_string(options_.request_timeout.count()) +
+                                                " ms of its first byte"));
+    } else if (ec == http::error::partial_message) {
+      // The client shut down its side mid-request; it may still read the answer.
+      answer = HttpResponse::from_error(make_error(
+          Errc::bad_request, "request ended before it was complete (headers cut off, or a body shorter than its "
+                             "Content-Length)"));
     } else if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
                ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      break;  // nothing to answer: the peer went away or was too slow
+      break;  // nothing to answer: the peer went away, or the server is stopping
     } else if (ec) {
       answer = HttpResponse::from_error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+    } else if (auto host = check_host(parser.get()); !host) {
+      answer = HttpResponse::from_error(host.error());
     } else {
       auto message = parser.release();
       version = message.version();
       keep_alive = message.keep_alive();
+      head = message.method() == http::verb::head;
       HttpRequest request;
       request.method = message.method();
       const std::string_view target(message.target().data(), message.target().size());
@@ -185,7 +213,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
       if (routes_.contains(request.path)) route = request.path;
       method = std::string(http::to_string(request.method));
       ++in_flight_;
-      answer = co_await dispatch(std::move(request));
+      answer = co_await dispatch(std::move(request), std::string(message.method_string()));
       --in_flight_;
     }
 
@@ -197,14 +225,65 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
     response.body() = std::move(answer.body);
     response.prepare_payload();
     session->stream.expires_after(options_.request_timeout);
-    co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    if (head) {
+      // The answer to HEAD has no body, whatever its Content-Length says: bytes after the header would be
+      // read as the start of the next response.
+      http::response_serializer<http::string_body> serializer(response);
+      co_await http::async_write_header(session->stream, serializer,
+                                        asio::redirect_error(asio::use_awaitable, ec));
+    } else {
+      co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    }
     session->busy = false;
     record(route, method, answer.status, std::chrono::steady_clock::now() - began);
     if (ec || !response.keep_alive()) break;
   }
+  // Close in stages (RFC 9112, 9.6): stop sending, then read and drop what the client still sends, for a
+  // second at most. Closing at once with unread bytes (the rest of a body over the limit, a slow sender's
+  // next byte) makes the kernel answer them with a reset: the client's send fails (curl then reports
+  // "broken pipe", not our 413) and its TCP may drop the answer unread.
   session->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  if (!ec) {
+    std::array<char, 16 * 1024> sink;
+    session->stream.expires_after(std::min<std::chrono::milliseconds>(options_.request_timeout, 1000ms));
+    while (!ec && !stopping_) {
+      co_await session->stream.async_read_some(asio::buffer(sink),
+                                               asio::redirect_error(asio::use_awaitable, ec));
+    }
+  }
   session->stream.close();
   sessions_.erase(session.get());
+}
+
+asio::awaitable<void> HttpServer::read_request(std::shared_ptr<Session> session, beast::flat_buffer& buffer,
+                                               http::request_parser<http::string_body>& parser,
+                                               boost::system::error_code& ec) {
+  // The request timeout cancels the read instead of closing the socket (as the stream's own expiry
+  // would), so a client that is too slow can still be told so with a 408.
+  session->stream.expires_never();
+  session->timed_out = false;
+  session->reading = true;
+  const auto number = ++session->read_number;
+  asio::steady_timer deadline(io_, options_.request_timeout);
+  deadline.async_wait([session, number](boost::system::error_code wait_ec) {
+    if (wait_ec || !session->reading || session->read_number != number) return;
+    session->timed_out = true;
+    boost::system::error_code ignored;
+    session->stream.socket().cancel(ignored);
+  });
+  co_await http::async_read(session->stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  session->reading = false;
+  deadline.cancel();
+}
+
+Status HttpServer::check_host(const http::request<http::string_body>& message) {
+  // RFC 9112, 3.2: an HTTP/1.1 request has exactly one Host; any request has at most one.
+  const auto hosts = message.count(http::field::host);
+  if (hosts > 1 || (hosts == 0 && message.version() >= 11)) {
+    return make_error(Errc::bad_request, "an HTTP/1.1 request needs exactly one Host header, got " +
+                                             std::to_string(hosts));
+  }
+  return Ok{};
 }
 
 void HttpServer::record(const std::string& route, const std::string& method, unsigned status,
@@ -218,15 +297,15 @@ void HttpServer::record(const std::string& route, const std::string& method, uns
       .observe(std::chrono::duration<double>(took).count());
 }
 
-asio::awaitable<HttpResponse> HttpServer::dispatch(HttpRequest request) {
+asio::awaitable<HttpResponse> HttpServer::dispatch(HttpRequest request, std::string method_text) {
   const auto route = routes_.find(request.path);
   if (route == routes_.end()) {
     co_return HttpResponse::from_error(make_error(Errc::not_found, "no such path: " + request.path));
   }
   const auto handler = route->second.find(request.method);
   if (handler == route->second.end()) {
-    auto answer = HttpResponse::from_error(make_error(
-        Errc::method_not_allowed, std::string(http::to_string(request.method)) + " is not allowed on " + request.path));
+    auto answer = HttpResponse::from_error(
+        make_error(Errc::method_not_allowed, method_text + " is not allowed on " + request.path));
     for (const auto& [verb, unused] : route->second) {
       answer.allow += (answer.allow.empty() ? "" : ", ") + std::string(http::to_string(verb));
     }

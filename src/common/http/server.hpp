@@ -46,8 +46,8 @@ using HttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest)>;
 struct HttpServerOptions {
   std::string listen = "127.0.0.1:8080";                  // host:port; port 0 picks a free one
   std::size_t body_limit = 64 * 1024;                     // larger bodies get 413
-  std::chrono::milliseconds idle_timeout{60'000};         // keep-alive connection with no request
-  std::chrono::milliseconds request_timeout{10'000};      // from a request's first byte to its last
+  std::chrono::milliseconds idle_timeout{60'000};         // keep-alive connection with no request: closed
+  std::chrono::milliseconds request_timeout{10'000};      // from a request's first byte to its last: else 408
 };
 
 class HttpServer {
@@ -75,7 +75,13 @@ class HttpServer {
   struct Session;
   asio::awaitable<void> accept_loop();
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
-  asio::awaitable<HttpResponse> dispatch(HttpRequest request);
+  // One request into `parser`; `ec` is operation_aborted with session->timed_out set when the request
+  // timeout ran out first.
+  asio::awaitable<void> read_request(std::shared_ptr<Session> session, beast::flat_buffer& buffer,
+                                     http::request_parser<http::string_body>& parser, boost::system::error_code& ec);
+  static Status check_host(const http::request<http::string_body>& message);
+  // `method_text` is the method as sent, for the 405 message (an unknown method has no verb of its own).
+  asio::awaitable<HttpResponse> dispatch(HttpRequest request, std::string method_text);
   static void record(const std::string& route, const std::string& method, unsigned status,
                      std::chrono::steady_clock::duration took);
 
