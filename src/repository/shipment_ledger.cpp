@@ -1,6 +1,7 @@
 #include "repository/shipment_ledger.hpp"
 
 #include <charconv>
+#include <limits>
 #include <string_view>
 #include <unistd.h>
 
@@ -34,7 +35,9 @@ Result<std::unique_ptr<ShipmentLedger>> ShipmentLedger::open(const std::filesyst
     const auto space = line.find(' ');
     std::int64_t offset = 0;
     const auto [ptr, ec] = std::from_chars(line.data(), line.data() + std::min(space, line.size()), offset);
-    if (space == std::string_view::npos || ec != std::errc{} || ptr != line.data() + space || offset < 0) {
+    // The largest int64 has no offset after it to resume at.
+    if (space == std::string_view::npos || ec != std::errc{} || ptr != line.data() + space || offset < 0 ||
+        offset == std::numeric_limits<std::int64_t>::max()) {
       return make_error(Errc::internal, "ledger " + path.string() + " has a malformed line: " + std::string(line));
     }
     ledger->next_offset_ = std::max(ledger->next_offset_.value_or(0), offset + 1);

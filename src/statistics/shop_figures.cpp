@@ -1,6 +1,9 @@
 #include "statistics/shop_figures.hpp"
 
+#include <charconv>
+#include <limits>
 #include <nlohmann/json.hpp>
+#include <stdexcept>
 
 #include "common/durable_file.hpp"
 
@@ -60,22 +63,61 @@ struct CheckpointCodec {
     return {{"version", 1}, {"next", next}, {"figures", partitions}};
   }
 
+  // Only what encode writes is read back. A number that is not a whole number from 0 to int64's largest
+  // (a float, a sign, too many digits) would otherwise be converted by nlohmann::json: undefined behaviour
+  // for a float out of range, a silent wrap for a large unsigned, and a negative next offset would be a
+  // librdkafka logical offset (-1 is "the end") that skips records unread.
+  static std::int64_t whole_number(const json& value, const std::string& what) {
+    constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
+    if (value.is_number_unsigned() && value.get<std::uint64_t>() <= max) return value.get<std::int64_t>();
+    if (value.is_number_integer() && !value.is_number_unsigned() && value.get<std::int64_t>() >= 0) {
+      return value.get<std::int64_t>();
+    }
+    const auto shown = value.dump(-1, ' ', false, json::error_handler_t::replace);
+    throw std::invalid_argument(what + " is not a whole number from 0 to 2^63-1: " + shown.substr(0, 32));
+  }
+
+  // A partition key as std::to_string writes it: no sign, space or leading zero ("01" and "1" would
+  // otherwise both be partition 1, one silently overwriting the other).
+  static int partition(const std::string& key) {
+    int value = -1;
+    const auto [end, ec] = std::from_chars(key.data(), key.data() + key.size(), value);
+    if (ec != std::errc{} || end != key.data() + key.size() || value < 0 || std::to_string(value) != key) {
+      throw std::invalid_argument("partition '" + key.substr(0, 32) + "' is not a partition number");
+    }
+    return value;
+  }
+
   static Result<Checkpoint> decode(std::string_view text) {
     const json parsed = json::parse(text.begin(), text.end(), nullptr, false);
     const bool version_1 = parsed.is_object() && parsed.contains("version") && parsed["version"].is_number_integer() &&
-                           parsed["version"].get<int>() == 1;
+                           parsed["version"].get<std::int64_t>() == 1;
     if (!version_1) {
       return make_error(Errc::internal, "checkpoint is not a version 1 checkpoint");
     }
     try {
-      Checkpoint checkpoint;
-      for (const auto& [partition, offset] : parsed.at("next").items()) {
-        checkpoint.next[std::stoi(partition)] = offset.get<std::int64_t>();
+      // items() of an array would make partitions of its indexes.
+      if (!parsed.at("next").is_object() || !parsed.at("figures").is_object()) {
+        throw std::invalid_argument("next and figures must be objects");
       }
-      for (const auto& [partition, figures] : parsed.at("figures").items()) {
-        checkpoint.figures.partitions_[std::stoi(partition)] = {figures.at("orders").get<std::int64_t>(),
-                                                                figures.at("revenue").get<std::int64_t>(),
-                                                                figures.at("rejected").get<std::int64_t>()};
+      Checkpoint checkpoint;
+      for (const auto& [key, offset] : parsed.at("next").items()) {
+        checkpoint.next[partition(key)] = whole_number(offset, "next offset");
+      }
+      for (const auto& [key, figures] : parsed.at("figures").items()) {
+        checkpoint.figures.partitions_[partition(key)] = {whole_number(figures.at("orders"), "orders"),
+                                                          whole_number(figures.at("revenue"), "revenue"),
+                                                          whole_number(figures.at("rejected"), "rejected")};
+      }
+      // GET /stats adds the partitions up (total()): their sums must fit as well.
+      constexpr auto max = std::numeric_limits<std::int64_t>::max();
+      RegionFigures sum;
+      for (const auto& [key, figures] : checkpoint.figures.partitions_) {
+        if (figures.orders > max - sum.orders || figures.revenue > max - sum.revenue ||
+            figures.rejected > max - sum.rejected) {
+          throw std::invalid_argument("the figures of all partitions add up to more than 2^63-1");
+        }
+        sum = {sum.orders + figures.orders, sum.revenue + figures.revenue, sum.rejected + figures.rejected};
       }
       return checkpoint;
     } catch (const std::exception& e) {

@@ -1,6 +1,8 @@
 // The repository's shipment ledger: what survives a restart, torn lines, the bounded id memory.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "repository/shipment_ledger.hpp"
 #include "temp_dir.hpp"
 
@@ -188,6 +190,23 @@ TEST(ShipmentLedger, OffsetWithTrailingGarbageIsMalformed) {
     auto ledger = ShipmentLedger::open(path);
     EXPECT_FALSE(ledger.ok()) << "accepted: " << ::testing::PrintToString(content);
   }
+}
+
+// Found by tests/fuzz/shipment_ledger_fuzzer: the largest int64 offset overflowed (undefined behaviour)
+// when the ledger worked out where to resume.
+TEST(ShipmentLedger, LargestInt64OffsetIsMalformed) {
+  TempDir dir;
+  const auto path = dir / "ledger";
+  append_raw(path, "0 1\n9223372036854775807 2\n");
+  auto ledger = ShipmentLedger::open(path);
+  ASSERT_FALSE(ledger.ok());
+  EXPECT_NE(ledger.error().message.find("malformed"), std::string::npos) << ledger.error().message;
+
+  TempDir other;
+  append_raw(other / "ledger", "9223372036854775806 2\n");
+  auto largest = open_ok(other / "ledger");
+  ASSERT_TRUE(largest);
+  EXPECT_EQ(largest->next_offset(), std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(ShipmentLedger, UnreadablePathIsAnError) {

@@ -1,6 +1,7 @@
 // The statistics service's figures and its checkpoint file.
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "statistics/shop_figures.hpp"
@@ -134,6 +135,71 @@ TEST(Checkpoint, DecodeOfAVersionOfTheWrongTypeIsAnErrorNotAnException) {
     EXPECT_NO_THROW(decoded = decode_checkpoint(text)) << text;
     EXPECT_FALSE(decoded.ok()) << text;
   }
+}
+
+// Found by tests/fuzz/checkpoint_fuzzer: a number that does not fit int64 reached nlohmann::json's
+// conversion, undefined behaviour for a float out of range (the fuzzer's input is the first) and a silent
+// wrap to a negative for an unsigned above 2^63-1. Decoding now takes back only what encode writes: whole
+// numbers from 0 to 2^63-1 (a negative next offset would be librdkafka's "end" and skip records), in
+// objects keyed by partitions as std::to_string writes them ("01" and "1" were both partition 1).
+TEST(Checkpoint, DecodeRefusesWhatEncodeNeverWrites) {
+  const std::vector<std::string> bad = {
+      R"({"figures":{"0":{"orders":922337407370955161223372036854857707}},)"
+      R"("next":{"0":9223372036854775808},"version":1})",
+      R"({"version":1,"next":{"0":1e300},"figures":{}})",
+      R"({"version":1,"next":{"0":9223372036854775808},"figures":{}})",
+      R"({"version":1,"next":{"0":-1},"figures":{}})",
+      R"({"version":1,"next":{"0":17.0},"figures":{}})",
+      R"({"version":1,"next":{"0":true},"figures":{}})",
+      R"({"version":1,"next":{},"figures":{"0":{"orders":1,"revenue":-81,"rejected":0}}})",
+      R"({"version":1,"next":{},"figures":{"0":{"orders":1,"revenue":81,"rejected":0.5}}})",
+      R"({"version":1,"next":{"01":1},"figures":{}})",
+      R"({"version":1,"next":{"+1":1},"figures":{}})",
+      R"({"version":1,"next":{" 1":1},"figures":{}})",
+      R"({"version":1,"next":{"1x":1},"figures":{}})",
+      R"({"version":1,"next":{"-1":1},"figures":{}})",
+      R"({"version":1,"next":{"2147483648":1},"figures":{}})",
+      R"({"version":1,"next":[17],"figures":{}})",
+      R"({"version":1,"next":{},"figures":[{"orders":1,"revenue":81,"rejected":0}]})",
+      R"({"version":4294967297,"next":{},"figures":{}})",
+  };
+  for (const auto& text : bad) {
+    Result<Checkpoint> decoded = make_error(Errc::internal, "not run");
+    EXPECT_NO_THROW(decoded = decode_checkpoint(text)) << text;
+    EXPECT_FALSE(decoded.ok()) << "accepted: " << text;
+    if (!decoded.ok()) {
+      EXPECT_EQ(decoded.error().code, Errc::internal) << text;
+    }
+  }
+}
+
+TEST(Checkpoint, DecodeTakesTheLargestWholeNumbers) {
+  auto decoded = decode_checkpoint(
+      R"({"version":1,"next":{"0":9223372036854775807,"2147483647":0},)"
+      R"("figures":{"0":{"orders":9223372036854775807,"revenue":9223372036854775807,)"
+      R"("rejected":9223372036854775807}}})");
+  ASSERT_TRUE(decoded.ok()) << decoded.error().message;
+  constexpr auto max = std::numeric_limits<std::int64_t>::max();
+  EXPECT_EQ(decoded->next, (kafka::Positions{{0, max}, {2147483647, 0}}));
+  EXPECT_EQ(decoded->figures.by_partition().at(0), (RegionFigures{max, max, max}));
+  EXPECT_EQ(decode_checkpoint(encode(*decoded)).value(), *decoded);
+}
+
+// Found by reading the code while writing tests/fuzz/checkpoint_fuzzer (which did not hit it in 300 s):
+// figures that fit one by one overflowed (undefined behaviour) when GET /stats added them up.
+TEST(Checkpoint, DecodeRefusesFiguresWhoseTotalDoesNotFit) {
+  const std::string overflow = R"({"version":1,"next":{},"figures":{)"
+                               R"("0":{"orders":1,"revenue":9223372036854775807,"rejected":0},)"
+                               R"("1":{"orders":1,"revenue":1,"rejected":0}}})";
+  auto decoded = decode_checkpoint(overflow);
+  ASSERT_FALSE(decoded.ok());
+  EXPECT_EQ(decoded.error().code, Errc::internal);
+
+  auto fits = decode_checkpoint(R"({"version":1,"next":{},"figures":{)"
+                                R"("0":{"orders":1,"revenue":9223372036854775806,"rejected":0},)"
+                                R"("1":{"orders":1,"revenue":1,"rejected":0}}})");
+  ASSERT_TRUE(fits.ok()) << fits.error().message;
+  EXPECT_EQ(fits->figures.total().revenue, std::numeric_limits<std::int64_t>::max());
 }
 
 TEST(Checkpoint, SaveLoadRoundTripLeavesNoTemporaryFile) {
