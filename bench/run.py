@@ -1,0 +1,673 @@
+#!/usr/bin/env python3
+"""make bench: one run, one report.
+
+Starts a fresh three-broker Kafka and the eight services (the scripts `make demo` uses), measures the
+limits and the pipeline in the same run on the same machine, stops everything it started, and writes
+bench/results/latest.json and latest.md. See bench/README.md for what each figure means and how it is
+measured.
+
+Environment (defaults in brackets), as scripts/local/demo.sh:
+  KD_VAR [<repo>/.var/bench]   wiped at start; logs, broker data, records of the run
+  KD_BIN [<repo>/build/release/bin]     KD_SKIP_BUILD=1 uses the binaries there as they are
+  KD_BROKERS, KD_KAFKA_PORT_BASE [9092], KD_KAFKA_CONTROLLER_PORT_BASE [19092]
+  KD_GATEWAY_PORT [8080], KD_ORDER_PORT_BASE [8100], KD_REPOSITORY_PORT_BASE [8110], KD_STATISTICS_PORT [8090]
+  KD_HELLO_PORT [8070] (the HTTP ceiling's server), KD_CATCHUP_PORT [KD_STATISTICS_PORT + 1]
+  KD_BENCH_SECONDS [20]  length of each measured load phase; KD_BACKLOG [1000000] orders for the catch-up
+  KD_BENCH_OUT [<repo>/bench/results]  where latest.json and latest.md go
+"""
+
+import json
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ENV = os.environ
+VAR = Path(ENV.get("KD_VAR", REPO / ".var" / "bench"))
+BIN = Path(ENV.get("KD_BIN", REPO / "build" / "release" / "bin"))
+PORT_BASE = int(ENV.get("KD_KAFKA_PORT_BASE", "9092"))
+BROKERS = ENV.get("KD_BROKERS", ",".join(f"127.0.0.1:{PORT_BASE + i}" for i in range(3)))
+GATEWAY_PORT = int(ENV.get("KD_GATEWAY_PORT", "8080"))
+ORDER_BASE = int(ENV.get("KD_ORDER_PORT_BASE", "8100"))
+REPOSITORY_BASE = int(ENV.get("KD_REPOSITORY_PORT_BASE", "8110"))
+STATISTICS_PORT = int(ENV.get("KD_STATISTICS_PORT", "8090"))
+HELLO_PORT = int(ENV.get("KD_HELLO_PORT", "8070"))
+CATCHUP_PORT = int(ENV.get("KD_CATCHUP_PORT", str(STATISTICS_PORT + 1)))
+SECONDS = int(ENV.get("KD_BENCH_SECONDS", "20"))
+BACKLOG = int(ENV.get("KD_BACKLOG", "1000000"))
+OUT = Path(ENV.get("KD_BENCH_OUT", REPO / "bench" / "results"))
+CONCURRENCY = 64
+PARTITIONS = 3
+SERVICES = ["gateway", "order-0", "order-1", "order-2", "repository-0", "repository-1", "repository-2", "statistics"]
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+# The scripts read these; KD_VAR and KD_BIN are made explicit so both see the same values as we do.
+SCRIPT_ENV = dict(ENV, KD_VAR=str(VAR), KD_BIN=str(BIN), KD_BROKERS=BROKERS)
+
+
+def step(text):
+    print(f"\n==> {text}", flush=True)
+
+
+def run(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, env=kwargs.pop("env", SCRIPT_ENV), **kwargs)
+
+
+def output(cmd, **kwargs):
+    return subprocess.run(cmd, check=True, capture_output=True, text=True, env=SCRIPT_ENV, **kwargs).stdout
+
+
+def run_with_rusage(cmd, stdout_path):
+    """Runs cmd with stdout to a file; returns (stdout text, CPU seconds it used)."""
+    with open(stdout_path, "w") as out:
+        process = subprocess.Popen(cmd, stdout=out, env=SCRIPT_ENV)
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"{cmd[0]} exited with {process.returncode}")
+    return Path(stdout_path).read_text(), usage.ru_utime + usage.ru_stime
+
+
+def http_json(url, timeout=5):
+    with urllib.request.urlopen(url, timeout=timeout) as answer:
+        return json.loads(answer.read())
+
+
+def port_open(port):
+    import socket
+
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def nearest_rank(sorted_values, q):
+    if not sorted_values:
+        return None
+    rank = max(1, math.ceil(q * len(sorted_values)))
+    return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+# ---------------------------------------------------------------------------------------------- processes
+
+
+def pid_of(name):
+    try:
+        return int((VAR / "run" / f"{name}.pid").read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def broker_pids():
+    pids = {}
+    for n in range(3):
+        try:
+            pids[f"broker-{n}"] = int((VAR / "kafka" / f"broker-{n}" / "kafka.pid").read_text())
+        except (OSError, ValueError):
+            pass
+    return pids
+
+
+def cpu_seconds(pid):
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime, stime (fields 14, 15)
+
+
+def status_kb(pid, key):
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def machine_cpu_jiffies():
+    fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]), idle
+
+
+def snapshot(pids):
+    return {name: cpu_seconds(pid) for name, pid in pids.items()}
+
+
+def machine():
+    model = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    mem_kb = status_like("/proc/meminfo", "MemTotal")
+    return {
+        "nproc": os.cpu_count(),
+        "cpu_model": model,
+        "memory_gb": round(mem_kb / 1024 / 1024, 1) if mem_kb else None,
+        "kernel": platform.release(),
+        "os": distro(),
+        "loadavg_at_start": Path("/proc/loadavg").read_text().split()[:3],
+    }
+
+
+def status_like(path, key):
+    for line in Path(path).read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1])
+    return None
+
+
+def distro():
+    try:
+        for line in Path("/etc/os-release").read_text().splitlines():
+            if line.startswith("PRETTY_NAME="):
+                return line.split("=", 1)[1].strip('"')
+    except OSError:
+        pass
+    return platform.platform()
+
+
+# ---------------------------------------------------------------------------------------------- measurements
+
+
+def wrk(url, seconds, log_name):
+    """Closed loop, 64 connections, 2 threads, the Lua script posting partition=0|1|2 in turn."""
+    text, cpu = run_with_rusage(
+        ["wrk", "-t2", f"-c{CONCURRENCY}", f"-d{seconds}s", "--timeout", "15s", "--latency",
+         "-s", str(REPO / "bench" / "pipeline.lua"), url],
+        VAR / f"{log_name}.txt")
+    match = re.search(r"^WRKJSON (.*)$", text, re.M)
+    if not match:
+        raise RuntimeError(f"wrk printed no summary:\n{text}")
+    result = json.loads(match.group(1))
+    result["errors"] = sum(result[k] for k in ("non2xx", "connect_errors", "read_errors", "write_errors", "timeouts"))
+    result["cpu_s"] = round(cpu, 2)
+    return result
+
+
+def load_tool(args, log_name):
+    text, cpu = run_with_rusage([str(BIN / "kafka-demo-load"), *args], VAR / f"{log_name}.json")
+    result = json.loads(text.strip().splitlines()[-1])
+    result["cpu_s"] = round(cpu, 2)
+    return result
+
+
+def produce_bench(topic, messages, window):
+    text = output([str(BIN / "kafka-demo-produce-bench"), "--brokers", BROKERS, "--topic", topic,
+                   "--partitions", str(PARTITIONS), "--messages", str(messages), "--window", str(window)])
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def create_topic(topic):
+    run([str(BIN / "kafka-demo-admin"), "--brokers", BROKERS, "--topic", topic, "--partitions", str(PARTITIONS),
+         "create-topic"], stdout=subprocess.DEVNULL)
+
+
+def stats_total():
+    return http_json(f"http://127.0.0.1:{STATISTICS_PORT}/stats")["total"]["orders"]
+
+
+def consumers_caught_up():
+    """True when statistics and the three repositories report no lag on any partition they read."""
+    urls = [f"http://127.0.0.1:{STATISTICS_PORT}/metrics"] + [
+        f"http://127.0.0.1:{REPOSITORY_BASE + p}/metrics" for p in range(PARTITIONS)]
+    for url in urls:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as answer:
+                text = answer.read().decode()
+        except OSError:
+            return False
+        lags = re.findall(r'^kafka_consumer_lag\{partition="\d+"\} (\S+)$', text, re.M)
+        if not lags or any(float(x) != 0 for x in lags):
+            return False
+    return True
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"timed out waiting for {what}")
+
+
+def read_topic(topic):
+    """order_id -> (partition, offset, create_time_ms) for every record of the topic."""
+    text = output(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q", "-f", "%p %o %T %s\n"])
+    records = {}
+    for line in text.splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) < 4:
+            continue
+        try:
+            order_id = json.loads(parts[3])["order_id"]
+        except (ValueError, KeyError, TypeError):
+            continue
+        records[order_id] = (int(parts[0]), int(parts[1]), int(parts[2]))
+    return records
+
+
+def repository_commits(topic, group="repository"):
+    """partition -> [(commit time ms, committed next offset)] from __consumer_offsets, in log order.
+
+    The repository commits a batch's offsets right after its ledger is synced and the batch logged
+    "shipped", so the commit record's timestamp (the coordinator's clock, ms) is when those orders shipped.
+    """
+    raw = subprocess.run(["kcat", "-C", "-b", BROKERS, "-t", "__consumer_offsets", "-o", "beginning", "-e", "-q",
+                          "-f", "%T %K %S\n%k%s"], check=True, capture_output=True, env=SCRIPT_ENV).stdout
+    commits = {}
+    i = 0
+    while i < len(raw):
+        j = raw.index(b"\n", i)
+        ts, key_len, value_len = (int(x) for x in raw[i:j].split())
+        i = j + 1
+        key = raw[i:i + max(key_len, 0)]
+        i += max(key_len, 0)
+        value = raw[i:i + max(value_len, 0)]
+        i += max(value_len, 0)
+        if len(key) < 2 or struct.unpack(">h", key[:2])[0] not in (0, 1) or len(value) < 10:
+            continue  # group metadata, or a tombstone
+        at = 2
+        (n,) = struct.unpack(">h", key[at:at + 2])
+        key_group = key[at + 2:at + 2 + n].decode()
+        at += 2 + n
+        (n,) = struct.unpack(">h", key[at:at + 2])
+        key_topic = key[at + 2:at + 2 + n].decode()
+        at += 2 + n
+        (partition,) = struct.unpack(">i", key[at:at + 4])
+        if key_group != group or key_topic != topic:
+            continue
+        (offset,) = struct.unpack(">q", value[2:10])
+        commits.setdefault(partition, []).append((ts, offset))
+    for partition in commits:
+        commits[partition].sort()
+    return commits
+
+
+def end_to_end(record_path, topic):
+    """e2e latency of every 200 of the open-loop run: intended start (µs, the load tool's clock) to the
+    first repository commit that covers the order's offset (ms)."""
+    records = read_topic(topic)
+    commits = repository_commits(topic)
+    e2e, to_kafka, missing = [], [], 0
+    import bisect
+
+    offsets_by_partition = {p: [c[1] for c in v] for p, v in commits.items()}
+    # Commits of one partition come in increasing offset order (one consumer, sequential batches).
+    for p, offsets in offsets_by_partition.items():
+        for k in range(1, len(offsets)):
+            if offsets[k] < offsets[k - 1]:
+                offsets[k] = offsets[k - 1]
+    with open(record_path) as lines:
+        for line in lines:
+            r = json.loads(line)
+            if r.get("status") != 200 or not isinstance(r.get("body"), dict):
+                continue
+            found = records.get(r["body"].get("order_id"))
+            if not found or found[0] not in commits:
+                missing += 1
+                continue
+            partition, offset, create_ms = found
+            k = bisect.bisect_right(offsets_by_partition[partition], offset)
+            if k >= len(offsets_by_partition[partition]):
+                missing += 1
+                continue
+            shipped_ms = commits[partition][k][0]
+            e2e.append(shipped_ms * 1000 - r["start_us"])
+            to_kafka.append(create_ms * 1000 - r["start_us"])
+    e2e.sort()
+    to_kafka.sort()
+    ms = lambda v: None if v is None else round(v / 1000, 1)
+    return {
+        "e2e_orders": len(e2e),
+        "e2e_unmatched": missing,
+        "e2e_p50_ms": ms(nearest_rank(e2e, 0.5)),
+        "e2e_p99_ms": ms(nearest_rank(e2e, 0.99)),
+        "e2e_max_ms": ms(e2e[-1] if e2e else None),
+        "gateway_to_produce_p50_ms": ms(nearest_rank(to_kafka, 0.5)),
+        "gateway_to_produce_p99_ms": ms(nearest_rank(to_kafka, 0.99)),
+        # Each commit is an OffsetCommit the brokers write to __consumer_offsets and replicate.
+        "repository_commits_per_1000_orders": round(sum(len(v) for v in commits.values()) * 1000 / max(len(records), 1), 1),
+    }
+
+
+def kcat_consume(topic, expected):
+    """Wall seconds and CPU seconds of kcat reading the topic from the beginning to its end."""
+    t0 = time.monotonic()
+    text, cpu = run_with_rusage(["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q",
+                                 "-f", "%o\n"], VAR / "kcat-backlog.txt")
+    seconds = time.monotonic() - t0
+    count = text.count("\n")
+    (VAR / "kcat-backlog.txt").unlink()
+    if count != expected:
+        raise RuntimeError(f"kcat read {count} records of {topic}, expected {expected}")
+    return seconds, cpu
+
+
+def stats_catchup(topic, expected):
+    """A fresh statistics process (empty STATE_DIR, new group) on the backlog: spawn to /stats == expected."""
+    state = Path(tempfile.mkdtemp(prefix="catchup-", dir=VAR))
+    log = VAR / "logs" / "statistics-catchup.log"
+    env = dict(ENV, POD_NAME="statistics", LISTEN=f"127.0.0.1:{CATCHUP_PORT}", KAFKA_BROKERS=BROKERS,
+               KAFKA_TOPIC=topic, KAFKA_PARTITIONS=str(PARTITIONS), STATE_DIR=str(state),
+               CONSUMER_GROUP=f"bench-catchup-{topic}")
+    with open(log, "w") as out:
+        t0 = time.monotonic()
+        process = subprocess.Popen([str(BIN / "statistics")], stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        counted = 0
+        deadline = t0 + 600
+        while counted < expected:
+            if process.poll() is not None:
+                raise RuntimeError(f"statistics exited during catch-up (log: {log})")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"statistics counted {counted} of {expected} in 600 s")
+            try:
+                counted = http_json(f"http://127.0.0.1:{CATCHUP_PORT}/stats", timeout=2)["total"]["orders"]
+            except OSError:
+                pass
+            if counted < expected:
+                time.sleep(0.05)
+        seconds = time.monotonic() - t0
+        rss_mb = round(status_kb(process.pid, "VmHWM") / 1024, 1)
+        cpu = cpu_seconds(process.pid)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        shutil.rmtree(state, ignore_errors=True)
+        log_size = log.stat().st_size if log.exists() else 0
+        # A million records logged as the seed does: ~150 MB; keep the tail only.
+        if log.exists():
+            tail = log.read_bytes()[-20000:]
+            log.write_bytes(tail)
+    return seconds, rss_mb, round(cpu, 2), log_size
+
+
+# ---------------------------------------------------------------------------------------------- the run
+
+
+def main():
+    started = time.monotonic()
+    if ENV.get("KD_SKIP_BUILD", "0") != "1":
+        step("Installing what is missing")
+        run([str(REPO / "scripts" / "install-deps.sh")])
+        step("Building (release)")
+        run(["cmake", "--preset", "release", "-S", str(REPO)], stdout=subprocess.DEVNULL)
+        run(["cmake", "--build", "--preset", "release"], cwd=REPO)
+    for tool in ("wrk", "kcat"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is not installed (scripts/install-deps.sh installs it)")
+    for binary in ("gateway", "order", "repository", "statistics", "kafka-demo-admin", "kafka-demo-load",
+                   "kafka-demo-hello", "kafka-demo-produce-bench"):
+        if not (BIN / binary).exists():
+            sys.exit(f"bench: {BIN / binary} is not built")
+    ports = [PORT_BASE + i for i in range(3)] + [GATEWAY_PORT, STATISTICS_PORT, HELLO_PORT, CATCHUP_PORT]
+    busy = [p for p in ports if port_open(p)]
+    if busy:
+        sys.exit(f"bench: port(s) {busy} in use: is a cluster from 'make up' running? Run 'make down' first.")
+
+    shutil.rmtree(VAR, ignore_errors=True)
+    (VAR / "logs").mkdir(parents=True)
+    result = {"machine": machine(), "settings": {"concurrency": CONCURRENCY, "phase_seconds": SECONDS,
+                                                 "backlog": BACKLOG, "partitions": PARTITIONS}}
+    result["machine"]["shared_note"] = ENV.get("KD_BENCH_NOTE", "")
+    cluster_started = services_started = False
+    hello = None
+    try:
+        # 1. HTTP ceiling, before anything else runs: the services' HTTP stack with a do-nothing handler.
+        step(f"HTTP ceiling: kafka-demo-hello on :{HELLO_PORT}, wrk -t2 -c{CONCURRENCY} {SECONDS}s")
+        with open(VAR / "logs" / "hello.log", "w") as log:
+            hello = subprocess.Popen([str(BIN / "kafka-demo-hello"), "--listen", f"127.0.0.1:{HELLO_PORT}"],
+                                     stdout=log, stderr=subprocess.STDOUT)
+        wait_for(lambda: port_open(HELLO_PORT), 10, "kafka-demo-hello")
+        hello_url = f"http://127.0.0.1:{HELLO_PORT}/submit-order"
+        wrk(hello_url, 2, "wrk-hello-warmup")
+        hello_cpu0 = cpu_seconds(hello.pid)
+        h = wrk(hello_url, SECONDS, "wrk-hello")
+        hello_cpu = cpu_seconds(hello.pid) - hello_cpu0
+        # The same figure from our own load tool, as a cross-check of the two generators.
+        h_load = load_tool(["--url", hello_url, "--connections", str(CONCURRENCY), "--duration", "5s",
+                            "--warmup", "1s"], "load-hello")
+        hello_rss = status_kb(hello.pid, "VmHWM")
+        hello.send_signal(signal.SIGTERM)
+        hello.wait(timeout=30)
+        hello = None
+        result["http_hello"] = {"rps": h["rps"], "p50_ms": h["p50_ms"], "p99_ms": h["p99_ms"], "errors": h["errors"],
+                                "server_cpu_s": round(hello_cpu, 2), "wrk_cpu_s": h["cpu_s"],
+                                "server_rss_mb": round(hello_rss / 1024, 1),
+                                "kafka_demo_load_closed_rps": h_load["rps"],
+                                "kafka_demo_load_closed_p50_ms": h_load["p50_ms"],
+                                "kafka_demo_load_closed_p99_ms": h_load["p99_ms"]}
+        print(json.dumps(result["http_hello"]))
+
+        step("Starting three Kafka brokers")
+        cluster_started = True
+        run([str(REPO / "scripts" / "kafka" / "cluster.sh"), "start"])
+
+        # 2. Kafka ceiling: the order service's producer, produce-only, to the same cluster.
+        step("Kafka ceiling: produce-only with the order service's producer settings")
+        create_topic("bench-produce")
+        produce_bench("bench-produce", 20_000, 50_000)  # warms the JVMs' produce path
+        k = produce_bench("bench-produce", 300_000, 50_000)
+        k64 = produce_bench("bench-produce", 30_000, CONCURRENCY)
+        result["kafka_produce"] = {"msgs_per_s": k["msgs_per_s"], "errors": k["errors"],
+                                   "bytes_per_msg": round(k["bytes_per_msg"], 1), "window": k["window"],
+                                   "ack_p50_ms": k["ack_p50_ms"], "ack_p99_ms": k["ack_p99_ms"],
+                                   "window64_msgs_per_s": k64["msgs_per_s"], "window64_ack_p50_ms": k64["ack_p50_ms"],
+                                   "window64_ack_p99_ms": k64["ack_p99_ms"], "linger_ms": k["linger_ms"]}
+        print(json.dumps(result["kafka_produce"]))
+
+        step("Starting the eight services")
+        services_started = True
+        run([str(REPO / "scripts" / "local" / "services.sh"), "start"])
+        pids = {name: pid_of(name) for name in SERVICES}
+        brokers = broker_pids()
+        gateway_url = f"http://127.0.0.1:{GATEWAY_PORT}/submit-order"
+        wrk(gateway_url, 5, "wrk-pipeline-warmup")
+        time.sleep(1)  # answers in flight when wrk stopped
+        wait_for(consumers_caught_up, 120, "the consumers to catch up with the warm-up")
+
+        # 3. Pipeline throughput, closed loop, and the CPU it costs per service.
+        step(f"Pipeline: wrk -t2 -c{CONCURRENCY} {SECONDS}s through the gateway")
+        orders0 = stats_total()
+        cpu0 = snapshot({**pids, **brokers})
+        machine0 = machine_cpu_jiffies()
+        p = wrk(gateway_url, SECONDS, "wrk-pipeline")
+        machine1 = machine_cpu_jiffies()
+        time.sleep(1)  # answers in flight when wrk stopped
+        wait_for(consumers_caught_up, 120, "the consumers to catch up with the run")
+        time.sleep(0.5)  # the last batch's commit and checkpoint
+        cpu1 = snapshot({**pids, **brokers})
+        orders = stats_total() - orders0
+        busy_s = ((machine1[0] - machine0[0]) - (machine1[1] - machine0[1])) / CLK_TCK
+        ours_s = sum(cpu1[n] - cpu0[n] for n in cpu1) + p["cpu_s"]
+        result["pipeline"] = {"rps": p["rps"], "p50_ms": p["p50_ms"], "p90_ms": p["p90_ms"], "p99_ms": p["p99_ms"],
+                              "max_ms": p["max_ms"], "errors": p["errors"], "requests": p["requests"],
+                              "orders_counted": orders,
+                              "machine_busy_cpu_s": round(busy_s, 1), "our_processes_cpu_s": round(ours_s, 1),
+                              "other_processes_cpu_s": round(max(busy_s - ours_s, 0), 1)}
+        result["cpu_s_per_1000_orders"] = {n: round((cpu1[n] - cpu0[n]) * 1000 / orders, 3) for n in cpu1}
+        result["cpu_s_per_1000_orders"]["wrk"] = round(p["cpu_s"] * 1000 / orders, 3)
+        print(json.dumps(result["pipeline"]))
+
+        # 4. Latency at a fixed load: open loop at half the throughput just measured.
+        rate = max(1, round(p["rps"] / 2))
+        step(f"Latency: kafka-demo-load open loop at {rate}/s for {SECONDS}s")
+        record = VAR / "open-loop.jsonl"
+        o = load_tool(["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "3s",
+                       "--record", str(record), "--record-start"], "load-open")
+        wait_for(consumers_caught_up, 120, "the consumers to catch up with the open loop")
+        time.sleep(1)  # the repositories' last commits
+        result["latency"] = {"rate": rate, "achieved_rps": o["rps"], "requests": o["requests"], "ok": o["ok"],
+                             "status": o["status"], "transport_errors": o["transport_errors"],
+                             "p50_ms": o["p50_ms"], "p90_ms": o["p90_ms"], "p99_ms": o["p99_ms"],
+                             "p999_ms": o["p999_ms"], "max_ms": o["max_ms"],
+                             "max_connections_used": o["connections"]}
+        print(json.dumps(result["latency"]))
+
+        # 5. End to end, from the same open-loop run.
+        step("End to end: open-loop records x topic offsets x repository commits")
+        result["e2e"] = end_to_end(record, "order")
+        print(json.dumps(result["e2e"]))
+
+        # 7. Footprint: the services' peak RSS, after the closed- and open-loop runs.
+        result["rss_mb"] = {n: round(status_kb(pid, "VmHWM") / 1024, 1) for n, pid in pids.items()}
+
+        # 6. Consumer catch-up: a fresh statistics on a backlog, against kcat reading the same backlog.
+        step(f"Catch-up: {BACKLOG} orders into a fresh topic, then kcat and a fresh statistics read them")
+        backlog_topic = f"bench-backlog-{int(time.time())}"
+        create_topic(backlog_topic)
+        b = produce_bench(backlog_topic, BACKLOG, 50_000)
+        if b["errors"]:
+            raise RuntimeError(f"backlog: {b['errors']} writes failed: {b.get('first_error')}")
+        kcat_first, kcat_cpu_first = kcat_consume(backlog_topic, BACKLOG)
+        stats_seconds, stats_rss, stats_cpu, log_bytes = stats_catchup(backlog_topic, BACKLOG)
+        kcat_second, kcat_cpu_second = kcat_consume(backlog_topic, BACKLOG)
+        kcat_seconds = min(kcat_first, kcat_second)
+        result["catchup"] = {"backlog": BACKLOG, "backlog_produce_msgs_per_s": b["msgs_per_s"],
+                             "stats_seconds": round(stats_seconds, 2),
+                             "stats_catchup_msgs_per_s": round(BACKLOG / stats_seconds),
+                             "kcat_seconds": [round(kcat_first, 2), round(kcat_second, 2)],
+                             "kcat_consume_msgs_per_s": round(BACKLOG / kcat_seconds),
+                             "stats_rss_mb": stats_rss, "stats_cpu_s": stats_cpu,
+                             "kcat_cpu_s": [round(kcat_cpu_first, 2), round(kcat_cpu_second, 2)],
+                             "stats_cpu_us_per_msg": round(stats_cpu * 1e6 / BACKLOG, 2),
+                             "kcat_cpu_us_per_msg": round(min(kcat_cpu_first, kcat_cpu_second) * 1e6 / BACKLOG, 2),
+                             "stats_log_mb": round(log_bytes / 1e6, 1)}
+        print(json.dumps(result["catchup"]))
+    finally:
+        step("Stopping everything the benchmark started")
+        if hello is not None:
+            hello.kill()
+        if services_started:
+            subprocess.run([str(REPO / "scripts" / "local" / "services.sh"), "stop"], env=SCRIPT_ENV)
+        if cluster_started:
+            subprocess.run([str(REPO / "scripts" / "kafka" / "cluster.sh"), "stop"], env=SCRIPT_ENV)
+
+    result["machine"]["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    result["bench_seconds"] = round(time.monotonic() - started)
+    summarise(result)
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "latest.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    (OUT / "latest.md").write_text(report(result))
+    step(f"Report: {OUT / 'latest.md'}")
+    print(report(result))
+
+
+def summarise(r):
+    """The figures the issue names, the ratios and the targets, at the top level of latest.json."""
+    r["figures"] = {
+        "http_hello_rps": r["http_hello"]["rps"],
+        "kafka_produce_msgs_per_s": r["kafka_produce"]["msgs_per_s"],
+        "pipeline_rps": r["pipeline"]["rps"],
+        "pipeline_p50_ms": r["pipeline"]["p50_ms"],
+        "pipeline_p99_ms": r["pipeline"]["p99_ms"],
+        "pipeline_errors": r["pipeline"]["errors"],
+        "latency_p50_ms": r["latency"]["p50_ms"],
+        "latency_p99_ms": r["latency"]["p99_ms"],
+        "latency_p999_ms": r["latency"]["p999_ms"],
+        "e2e_p50_ms": r["e2e"]["e2e_p50_ms"],
+        "e2e_p99_ms": r["e2e"]["e2e_p99_ms"],
+        "stats_catchup_msgs_per_s": r["catchup"]["stats_catchup_msgs_per_s"],
+        "kcat_consume_msgs_per_s": r["catchup"]["kcat_consume_msgs_per_s"],
+        "rss_mb": r["rss_mb"],
+        "cpu_s_per_1000_orders": {n: v for n, v in r["cpu_s_per_1000_orders"].items() if n in SERVICES},
+    }
+    f = r["figures"]
+    r["ratios"] = {
+        "pipeline_over_http_hello": round(f["pipeline_rps"] / f["http_hello_rps"], 3),
+        "stats_catchup_over_kcat": round(f["stats_catchup_msgs_per_s"] / f["kcat_consume_msgs_per_s"], 3),
+        "pipeline_over_kafka_produce": round(f["pipeline_rps"] / f["kafka_produce_msgs_per_s"], 3),
+    }
+    worst_rss = max(f["rss_mb"].values())
+    r["targets"] = [
+        {"target": "latency p99 <= 10 ms at 50% of pipeline_rps (open loop)", "value": f["latency_p99_ms"],
+         "met": f["latency_p99_ms"] <= 10},
+        {"target": "pipeline_rps >= 25% of http_hello_rps", "value": r["ratios"]["pipeline_over_http_hello"],
+         "met": r["ratios"]["pipeline_over_http_hello"] >= 0.25},
+        {"target": "stats_catchup >= 70% of kcat_consume", "value": r["ratios"]["stats_catchup_over_kcat"],
+         "met": r["ratios"]["stats_catchup_over_kcat"] >= 0.70},
+        {"target": "each service <= 30 MB RSS under the pipeline load (largest)", "value": worst_rss,
+         "met": worst_rss <= 30},
+        {"target": "statistics <= 30 MB RSS while catching up the backlog", "value": r["catchup"]["stats_rss_mb"],
+         "met": r["catchup"]["stats_rss_mb"] <= 30},
+        {"target": "pipeline errors = 0", "value": f["pipeline_errors"], "met": f["pipeline_errors"] == 0},
+    ]
+
+
+def report(r):
+    m, f, t = r["machine"], r["figures"], r["targets"]
+    yes = lambda ok: "met" if ok else "**not met**"
+    lines = [
+        "# Benchmark report (make bench)",
+        "",
+        f"Machine: {m['nproc']} cores, {m['cpu_model']}, {m['memory_gb']} GB, Linux {m['kernel']}, {m['os']}. "
+        f"Load average at start {' '.join(m['loadavg_at_start'])}, at end {' '.join(m['loadavg_at_end'])}"
+        + (f". {m['shared_note']}" if m.get("shared_note") else "") + ".",
+        f"Everything on this one machine: three Kafka 3.9 brokers (KRaft), eight services, the load generators. "
+        f"Run took {r['bench_seconds']} s; each load phase {r['settings']['phase_seconds']} s.",
+        "",
+        "| figure | value |",
+        "|---|---|",
+        f"| http_hello_rps (wrk -t2 -c64, kafka-demo-hello) | {f['http_hello_rps']:.0f} |",
+        f"| kafka_produce_msgs_per_s (order service's producer, {r['kafka_produce']['bytes_per_msg']:.0f} B, "
+        f"window {r['kafka_produce']['window']}) | {f['kafka_produce_msgs_per_s']:.0f} |",
+        f"| kafka produce, window 64 (msgs/s, ack p50 / p99 ms) | {r['kafka_produce']['window64_msgs_per_s']:.0f} "
+        f"({r['kafka_produce']['window64_ack_p50_ms']} / {r['kafka_produce']['window64_ack_p99_ms']}) |",
+        f"| pipeline_rps (wrk -t2 -c64 + Lua, gateway → order → Kafka) | {f['pipeline_rps']:.0f} |",
+        f"| pipeline_p50_ms / pipeline_p99_ms | {f['pipeline_p50_ms']} / {f['pipeline_p99_ms']} |",
+        f"| pipeline errors | {f['pipeline_errors']} |",
+        f"| open loop at {r['latency']['rate']}/s (50%): latency p50 / p99 / p999 ms | {f['latency_p50_ms']} / "
+        f"{f['latency_p99_ms']} / {f['latency_p999_ms']} |",
+        f"| e2e_p50_ms / e2e_p99_ms (gateway → repository shipped, {r['e2e']['e2e_orders']} orders) | "
+        f"{f['e2e_p50_ms']} / {f['e2e_p99_ms']} |",
+        f"| stats_catchup_msgs_per_s ({r['catchup']['backlog']} orders, fresh statistics) | "
+        f"{f['stats_catchup_msgs_per_s']} |",
+        f"| kcat_consume_msgs_per_s (same backlog, faster of two) | {f['kcat_consume_msgs_per_s']} |",
+        f"| CPU µs per record: statistics catching up / kcat | {r['catchup']['stats_cpu_us_per_msg']} / "
+        f"{r['catchup']['kcat_cpu_us_per_msg']} |",
+        "",
+        "| ratio | value |",
+        "|---|---|",
+        f"| pipeline_rps / http_hello_rps | {r['ratios']['pipeline_over_http_hello']} |",
+        f"| stats_catchup / kcat_consume | {r['ratios']['stats_catchup_over_kcat']} |",
+        f"| pipeline_rps / kafka_produce_msgs_per_s | {r['ratios']['pipeline_over_kafka_produce']} |",
+        "",
+        "| service | peak RSS MB | CPU s per 1,000 orders |",
+        "|---|---|---|",
+    ]
+    for name in SERVICES:
+        lines.append(f"| {name} | {f['rss_mb'][name]} | {f['cpu_s_per_1000_orders'][name]} |")
+    cpu = r["cpu_s_per_1000_orders"]
+    lines += [
+        f"| statistics during catch-up | {r['catchup']['stats_rss_mb']} | "
+        f"{round(r['catchup']['stats_cpu_s'] * 1000 / r['catchup']['backlog'], 3)} |",
+        f"| brokers 0/1/2 (for reference) | | {cpu.get('broker-0')} / {cpu.get('broker-1')} / {cpu.get('broker-2')} |",
+        f"| wrk (load generator) | | {cpu.get('wrk')} |",
+        "",
+        f"During the pipeline run the machine was busy {r['pipeline']['machine_busy_cpu_s']} CPU-s of "
+        f"{m['nproc'] * r['settings']['phase_seconds']}; our processes (services, brokers, wrk) used "
+        f"{r['pipeline']['our_processes_cpu_s']}, other processes {r['pipeline']['other_processes_cpu_s']}.",
+        "",
+        "| target | value | |",
+        "|---|---|---|",
+    ]
+    for target in t:
+        lines.append(f"| {target['target']} | {target['value']} | {yes(target['met'])} |")
+    lines += ["", "How each figure is measured, and what bounds the ones that miss their targets: bench/README.md.", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

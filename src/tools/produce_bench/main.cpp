@@ -1,0 +1,157 @@
+// kafka-demo-produce-bench: the benchmark's Kafka ceiling, and the producer of the statistics catch-up
+// backlog. Writes real orders (the order service's JSON, so consumers count them) with the order
+// service's producer: kd::kafka::Producer with the same options (idempotent, acks=all, linger, delivery
+// timeout, extra properties), one producer per partition as there is one order instance per partition,
+// all completing on one io thread as in the service. --window bounds the writes in flight: the ceiling
+// takes a large one, the pipeline has at most its HTTP concurrency. Prints one JSON line.
+#include <algorithm>
+#include <functional>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/config.hpp"
+#include "common/kafka/producer.hpp"
+#include "common/order.hpp"
+
+namespace kd {
+namespace {
+
+struct Config {
+  KafkaSettings kafka;
+  CommonSettings common;
+  std::chrono::milliseconds delivery_timeout{5'000};
+  int linger_ms = 1;
+  std::uint64_t messages = 200'000;
+  int window = 50'000;
+
+  void bind_options(CLI::App& app) {
+    bind_common_options(app, common);
+    bind_kafka_options(app, kafka);
+    // Same flags and variables as the order service, so a tuning applies to both.
+    app.add_option_function<int>(
+           "--delivery-timeout-ms", [this](int ms) { delivery_timeout = std::chrono::milliseconds(ms); },
+           "Longest wait for Kafka to acknowledge a write (default 5000)")
+        ->envname("DELIVERY_TIMEOUT_MS")
+        ->check(CLI::Range(100, 300'000));
+    app.add_option("--linger-ms", linger_ms, "How long the producer waits to fill a batch")
+        ->envname("PRODUCER_LINGER_MS")
+        ->check(CLI::Range(0, 1000))
+        ->capture_default_str();
+    app.add_option("--messages", messages, "Orders to write")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--window", window, "Most writes in flight at once")
+        ->check(CLI::Range(1, 100'000))
+        ->capture_default_str();
+  }
+};
+
+struct Run {
+  std::uint64_t sent = 0;
+  std::uint64_t done = 0;
+  std::uint64_t errors = 0;
+  std::uint64_t bytes = 0;
+  int in_flight = 0;
+  std::string first_error;
+  std::vector<std::int64_t> ack_us;
+};
+
+int run(const Config& config) {
+  asio::io_context io(1);
+  std::vector<std::unique_ptr<kafka::Producer>> producers;
+  for (int partition = 0; partition < config.kafka.partitions; ++partition) {
+    auto producer = kafka::Producer::create({.brokers = config.kafka.brokers,
+                                             .client_id = "produce-bench-" + std::to_string(partition),
+                                             .delivery_timeout = config.delivery_timeout,
+                                             .linger_ms = config.linger_ms,
+                                             .extra = config.kafka.properties});
+    if (!producer) {
+      std::cerr << "produce-bench: " << producer.error().message << "\n";
+      return 1;
+    }
+    if (auto warm = (*producer)->warm_up(config.kafka.topic, std::chrono::seconds(10)); !warm) {
+      std::cerr << "produce-bench: " << warm.error().message << "\n";
+      return 1;
+    }
+    producers.push_back(std::move(*producer));
+  }
+
+  // Orders as the pipeline makes them: snowflake ids, money 1..999, time now.
+  SnowflakeGenerator user_ids(1000);
+  SnowflakeGenerator order_ids(1001);
+  std::mt19937_64 random(42);
+  std::uniform_int_distribution<std::int64_t> money(1, 999);
+  Run state;
+  state.ack_us.reserve(config.messages);
+  const auto began = std::chrono::steady_clock::now();
+  auto finished = began;
+
+  std::function<void()> pump = [&] {
+    while (state.in_flight < config.window && state.sent < config.messages) {
+      const int partition = static_cast<int>(state.sent % producers.size());
+      const Order order{std::time(nullptr), UserId{user_ids.next_string()}, money(random),
+                        OrderId{order_ids.next_string()}};
+      const std::string payload = to_json(order);
+      state.bytes += payload.size();
+      ++state.sent;
+      ++state.in_flight;
+      const auto sent_at = std::chrono::steady_clock::now();
+      producers[partition]->async_produce(
+          config.kafka.topic, partition, payload, asio::bind_executor(io, [&, sent_at](Result<kafka::Delivery> result) {
+            --state.in_flight;
+            ++state.done;
+            const auto now = std::chrono::steady_clock::now();
+            state.ack_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
+            if (!result) {
+              if (state.errors++ == 0) state.first_error = result.error().message;
+            }
+            if (state.done == config.messages) {
+              finished = now;
+              io.stop();
+            } else {
+              pump();
+            }
+          }));
+    }
+  };
+  asio::post(io, pump);
+  auto guard = asio::make_work_guard(io);
+  io.run();
+
+  const double seconds = std::chrono::duration<double>(finished - began).count();
+  std::sort(state.ack_us.begin(), state.ack_us.end());
+  const auto pct = [&](double q) {
+    if (state.ack_us.empty()) return 0.0;
+    const auto rank = static_cast<std::size_t>(std::ceil(q * static_cast<double>(state.ack_us.size())));
+    return static_cast<double>(state.ack_us[std::max<std::size_t>(rank, 1) - 1]) / 1000.0;
+  };
+  nlohmann::ordered_json out;
+  out["topic"] = config.kafka.topic;
+  out["messages"] = state.done;
+  out["errors"] = state.errors;
+  if (state.errors > 0) out["first_error"] = state.first_error;
+  out["producers"] = producers.size();
+  out["window"] = config.window;
+  out["linger_ms"] = config.linger_ms;
+  out["bytes_per_msg"] = state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
+  out["seconds"] = std::round(seconds * 1000) / 1000;
+  out["msgs_per_s"] = seconds > 0 ? std::round(static_cast<double>(state.done) / seconds) : 0.0;
+  out["ack_p50_ms"] = pct(0.5);
+  out["ack_p99_ms"] = pct(0.99);
+  std::cout << out.dump() << std::endl;
+  return 0;
+}
+
+}  // namespace
+}  // namespace kd
+
+int main(int argc, char** argv) {
+  kd::Config config;
+  CLI::App app{"kafka-demo-produce-bench: produce-only throughput with the order service's producer",
+               "kafka-demo-produce-bench"};
+  config.bind_options(app);
+  if (auto exit_code = kd::parse_command_line(app, argc, argv)) return *exit_code;
+  kd::log::init(config.common.log);
+  const int exit_code = kd::run(config);
+  kd::log::shutdown();
+  return exit_code;
+}
