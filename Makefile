@@ -1,5 +1,5 @@
 # The commands a newcomer needs. Everything else is in scripts/.
-.PHONY: demo test build deps up down status unit test-debug clean
+.PHONY: demo test build deps up down status unit test-debug clean bench chaos fuzz
 
 PRESET ?= release
 
@@ -25,6 +25,15 @@ unit: build
 test-debug:
 	$(MAKE) test PRESET=debug
 
+# The fault tests in full (make test runs them shortened): each prints its reconciliation line.
+chaos: build
+	KD_BIN=$(CURDIR)/build/$(PRESET)/bin tests/chaos/chaos.py
+
+# The libFuzzer targets (clang, ASan + UBSan), FUZZ_SECONDS each; `make test` runs them for 15 s each.
+FUZZ_SECONDS ?= 300
+fuzz: deps
+	scripts/fuzz.sh --seconds $(FUZZ_SECONDS)
+
 up: build
 	scripts/kafka/cluster.sh start
 	scripts/local/services.sh start
@@ -39,3 +48,7 @@ status:
 
 clean:
 	rm -rf build
+
+# Benchmark: its own fresh cluster and services, measured, then stopped; report in bench/results/.
+bench:
+	bench/run.py

@@ -7,7 +7,8 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  kafkacat curl python3 maven openjdk-17-jre-headless
+  clang libclang-rt-dev  # libFuzzer (scripts/fuzz.sh)
+  kafkacat wrk curl python3 maven openjdk-17-jre-headless
 )
 
 missing=()

@@ -2,9 +2,11 @@
 # Runs the whole topology on this machine as the seed runs it in Kubernetes: gateway, order-0..2,
 # repository-0..2 and statistics, each a process whose POD_NAME gives its partition.
 #
-#   services.sh start    create the topic (idempotently), start all eight, wait until each is ready
-#   services.sh stop     SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period
-#   services.sh status   one line per service
+#   services.sh start [NAME…]  create the topics (idempotently), start all eight (or those named), wait
+#                              until each is ready
+#   services.sh stop [NAME…]   SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period
+#   services.sh kill NAME…     SIGKILL, no grace (fault tests); `start NAME` brings it back
+#   services.sh status         one line per service
 #
 # Env (defaults in brackets): KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
 # KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT [8080];
@@ -84,25 +86,52 @@ wait_ready() {
   done
 }
 
+known() { [[ " ${services[*]} " == *" $1 "* ]] || die "no service '$1' (one of: ${services[*]})"; }
+
 start() {
+  local -a names=("$@")
+  ((${#names[@]})) || names=("${services[@]}")
+  for name in "${names[@]}"; do known "$name"; done
   mkdir -p "$logs" "$run" "$state"
   "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" create-topic
-  for name in "${services[@]}"; do launch "$name"; done
-  for name in "${services[@]}"; do wait_ready "$name"; done
-  echo "services: all ${#services[@]} running; gateway on http://127.0.0.1:$gateway_port, logs in $logs"
+  for name in "${names[@]}"; do launch "$name"; done
+  for name in "${names[@]}"; do wait_ready "$name"; done
+  if (($# == 0)); then
+    echo "services: all ${#services[@]} running; gateway on http://127.0.0.1:$gateway_port, logs in $logs"
+  else
+    echo "services: started ${names[*]}"
+  fi
 }
 
 stop() {
-  local -a order=(gateway order-0 order-1 order-2 repository-0 repository-1 repository-2 statistics)
+  local -a order=(gateway order-0 order-1 order-2 repository-0 repository-1 repository-2 statistics) names=()
   for name in "${order[@]}"; do
+    if (($# == 0)) || [[ " $* " == *" $name "* ]]; then names+=("$name"); fi
+  done
+  for name in "$@"; do known "$name"; done
+  for name in "${names[@]}"; do
     local pid
     pid="$(pid_of "$name")"
     [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
     # The gateway drains before the order instances stop, so no request meets a closed order service.
     if [[ "$name" == gateway ]]; then wait_gone "$name"; fi
   done
-  for name in "${order[@]}"; do wait_gone "$name"; rm -f "$run/$name.pid"; done
-  echo "services: stopped"
+  for name in "${names[@]}"; do wait_gone "$name"; rm -f "$run/$name.pid"; done
+  echo "services: stopped${1:+ $*}"
+}
+
+kill_now() {
+  (($#)) || die "kill needs service names"
+  for name in "$@"; do
+    known "$name"
+    local pid
+    pid="$(pid_of "$name")"
+    [[ -n "$pid" ]] || { echo "services: $name is not running"; continue; }
+    kill -KILL "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+    rm -f "$run/$name.pid"
+    echo "services: killed $name (pid $pid)"
+  done
 }
 
 wait_gone() {
@@ -132,9 +161,12 @@ status() {
   done
 }
 
-case "${1:-}" in
-  start) start ;;
-  stop) stop ;;
+command="${1:-}"
+shift || true
+case "$command" in
+  start) start "$@" ;;
+  stop) stop "$@" ;;
+  kill) kill_now "$@" ;;
   status) status ;;
-  *) die "usage: services.sh start|stop|status" ;;
+  *) die "usage: services.sh start [NAME…] | stop [NAME…] | kill NAME… | status" ;;
 esac

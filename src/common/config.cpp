@@ -13,6 +13,9 @@ void bind_kafka_options(CLI::App& app, KafkaSettings& kafka) {
       ->envname("KAFKA_PARTITIONS")
       ->check(CLI::Range(1, 1000))
       ->capture_default_str();
+  app.add_option("--dead-letter-topic", kafka.dead_letter_topic,
+                 "Topic for records that are not orders (default: the topic's name + \".dlq\")")
+      ->envname("KAFKA_DEAD_LETTER_TOPIC");
   app.add_option_function<std::vector<std::string>>(
          "--kafka-property",
          [&kafka](const std::vector<std::string>& items) {

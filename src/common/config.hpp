@@ -20,7 +20,10 @@ struct KafkaSettings {
   std::string brokers = kLocalBrokers;
   std::string topic = "order";
   int partitions = 3;
-  kafka::Properties properties;  // extra librdkafka settings (TLS, SASL, tuning)
+  std::string dead_letter_topic;  // empty: "<topic>.dlq"
+  kafka::Properties properties;   // extra librdkafka settings (TLS, SASL, tuning)
+
+  std::string dead_letters() const { return dead_letter_topic.empty() ? topic + ".dlq" : dead_letter_topic; }
 };
 
 struct CommonSettings {

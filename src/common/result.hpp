@@ -13,10 +13,13 @@ enum class Errc {
   bad_request,             // the caller sent something we cannot accept; retrying will not help
   not_found,               // no such route
   method_not_allowed,      // route exists, method does not
+  request_timeout,         // the client did not send the whole request within the request timeout
   payload_too_large,       // body over the configured limit
+  header_too_large,        // request line and headers over the parser's limit
   unsupported_media_type,  // body in a format we do not read
   unavailable,             // a dependency (Kafka) cannot take the work now; retry later
-  upstream_failed,         // a peer service failed, could not be reached, or did not answer in time
+  upstream_failed,         // a peer service failed or could not be reached; the work was not done
+  outcome_unknown,         // the work was handed over but no answer came in time: it may or may not be done
   internal,                // a bug or an impossible state
 };
 
@@ -36,10 +39,13 @@ constexpr unsigned http_status(Errc code) {
     case Errc::bad_request: return 400;
     case Errc::not_found: return 404;
     case Errc::method_not_allowed: return 405;
+    case Errc::request_timeout: return 408;
     case Errc::payload_too_large: return 413;
+    case Errc::header_too_large: return 431;
     case Errc::unsupported_media_type: return 415;
     case Errc::unavailable: return 503;
     case Errc::upstream_failed: return 502;
+    case Errc::outcome_unknown: return 504;
     case Errc::internal: return 500;
   }
   return 500;
@@ -50,10 +56,13 @@ constexpr const char* to_string(Errc code) {
     case Errc::bad_request: return "bad_request";
     case Errc::not_found: return "not_found";
     case Errc::method_not_allowed: return "method_not_allowed";
+    case Errc::request_timeout: return "request_timeout";
     case Errc::payload_too_large: return "payload_too_large";
+    case Errc::header_too_large: return "header_too_large";
     case Errc::unsupported_media_type: return "unsupported_media_type";
     case Errc::unavailable: return "unavailable";
     case Errc::upstream_failed: return "upstream_failed";
+    case Errc::outcome_unknown: return "outcome_unknown";
     case Errc::internal: return "internal";
   }
   return "internal";

@@ -1,5 +1,7 @@
 #include "gateway/gateway_service.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "common/log.hpp"
 #include "common/pod_identity.hpp"
 
@@ -57,27 +59,43 @@ Status Service::start() {
 
 asio::awaitable<void> Service::drain() { co_await server_.shutdown(config_.common.shutdown_timeout); }
 
+HttpResponse order_instance_failed(int partition, const UserId& user_id, const Error& error) {
+  const bool maybe_stored = error.code == Errc::outcome_unknown;
+  nlohmann::json body = {
+      {"error", to_string(error.code)},
+      {"message", "order service for partition " + std::to_string(partition) +
+                      (maybe_stored ? " took the order but gave no answer; it may be stored: " : " failed: ") +
+                      error.message},
+      {"outcome", maybe_stored ? "unknown" : "not_written"},
+      {"user_id", user_id.value},
+  };
+  // Replace, not throw: a message may quote a peer's bytes cut mid-character.
+  return HttpResponse::json(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                            http_status(error.code));
+}
+
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   auto partition = requested_partition(request, config_.partitions);
   if (!partition) co_return HttpResponse::from_error(partition.error());
   const Url& url = order_urls_[*partition];
-  auto answer = co_await client_.post(url, to_json(factory_.make()), "application/json");
+  const OrderRequest order = factory_.make();
+  auto answer = co_await client_.post(url, to_json(order), "application/json");
   if (!answer) {
-    log::error("order instance failed", {{"partition", *partition}, {"error", answer.error().message}});
-    co_return HttpResponse::from_error(make_error(
-        Errc::upstream_failed, "order service for partition " + std::to_string(*partition) + " failed: " +
-                                   answer.error().message));
+    log::error("order instance failed", {{"partition", *partition}, {"user_id", order.user_id.value},
+                                         {"error", answer.error().message}});
+    co_return order_instance_failed(*partition, order.user_id, answer.error());
   }
   if (answer->status == 200) {
     log::info(answer->body);  // the seed's gateway logs the order as its message
     co_return HttpResponse::json(std::move(answer->body));
   }
   log::warn("order instance refused", {{"partition", *partition}, {"status", answer->status}, {"body", answer->body}});
-  // 503 means "Kafka cannot take it now, retry later": the client should see exactly that.
-  if (answer->status == 503) co_return HttpResponse::json(std::move(answer->body), 503);
-  co_return HttpResponse::from_error(make_error(
-      Errc::upstream_failed, "order service for partition " + std::to_string(*partition) + " answered " +
-                                 std::to_string(answer->status) + ": " + answer->body.substr(0, 200)));
+  // 503 (not stored, retry later) and 504 (may be stored) are the order service's own, precise answers,
+  // naming the order: the client should see exactly those.
+  if (answer->status == 503 || answer->status == 504) co_return HttpResponse::json(std::move(answer->body), answer->status);
+  co_return order_instance_failed(
+      *partition, order.user_id,
+      make_error(Errc::upstream_failed, "answered " + std::to_string(answer->status) + ": " + answer->body.substr(0, 200)));
 }
 
 }  // namespace kd::gateway

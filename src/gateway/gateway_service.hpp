@@ -26,6 +26,11 @@ struct Config {
   void bind_options(CLI::App& app);
 };
 
+// The gateway's answer when the order instance could not be reached (502, not stored) or took the order
+// and never answered (504, may be stored); it names the user_id the gateway made, so the order can be
+// found either way.
+HttpResponse order_instance_failed(int partition, const UserId& user_id, const Error& error);
+
 class Service {
  public:
   using Config = gateway::Config;

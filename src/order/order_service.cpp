@@ -1,5 +1,7 @@
 #include "order/order_service.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/pod_identity.hpp"
@@ -30,6 +32,22 @@ Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
   if (!order_request) return order_request.error();
   return Order{order_request->time, std::move(order_request->user_id), order_request->money,
                OrderId{ids.next_string()}};
+}
+
+HttpResponse order_not_written(const Order& order, const Error& error) {
+  const bool maybe_stored = error.code == Errc::outcome_unknown;
+  nlohmann::json body = {
+      {"error", to_string(error.code)},
+      {"message", maybe_stored ? "Kafka did not confirm the order in time; it may still be stored, look it up by "
+                                 "order_id before ordering again: " + error.message
+                               : "order was not written, retry later: " + error.message},
+      {"outcome", maybe_stored ? "unknown" : "not_written"},
+      {"order_id", order.order_id.value},
+      {"user_id", order.user_id.value},
+  };
+  // Replace, not throw: a message may quote a peer's bytes cut mid-character.
+  return HttpResponse::json(body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace),
+                            http_status(error.code));
 }
 
 Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
@@ -88,8 +106,7 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   if (!delivery) {
     produce_errors_.inc();
     log::error("order not written", {{"order_id", order->order_id.value}, {"error", delivery.error().message}});
-    co_return HttpResponse::from_error(make_error(
-        delivery.error().code, "order was not written, retry later: " + delivery.error().message));
+    co_return order_not_written(*order, delivery.error());
   }
   log::info(payload);  // the seed's order service logs the order as its message, once it is in Kafka
   co_return HttpResponse::json(std::move(payload));

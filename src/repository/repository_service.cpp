@@ -40,14 +40,19 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                            .topic = config.kafka.topic,
                                            .extra = config.kafka.properties});
   if (!consumer) return consumer.error();
-  return std::unique_ptr<Service>(
-      new Service(io, resolved, *partition, std::move(*ledger), std::move(*consumer)));
+  auto dead_letters = kafka::DeadLetters::create({.brokers = config.kafka.brokers,
+                                                  .topic = config.kafka.dead_letters(),
+                                                  .consumer = "repository-" + std::to_string(*partition),
+                                                  .extra = config.kafka.properties});
+  if (!dead_letters) return dead_letters.error();
+  return std::unique_ptr<Service>(new Service(io, resolved, *partition, std::move(*ledger), std::move(*consumer),
+                                              std::move(*dead_letters)));
 }
 
 Service::Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,
-                 std::unique_ptr<kafka::Consumer> consumer)
+                 std::unique_ptr<kafka::Consumer> consumer, std::unique_ptr<kafka::DeadLetters> dead_letters)
     : config_(config), partition_(partition), ledger_(std::move(ledger)), consumer_(std::move(consumer)),
-      server_(io, config.http) {
+      dead_letters_(std::move(dead_letters)), server_(io, config.http) {
   add_probe_routes(server_, kName, [this] { return consuming_.load() && consumer_->brokers_reachable(); });
   server_.route(http::verb::get, "/shipments", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::json(shipments_json());
@@ -112,23 +117,30 @@ void Service::consume(std::stop_token stop) {
   consuming_ = true;
   while (!stop.stop_requested()) {
     const auto batch = consumer_->poll(config_.batch_size, std::chrono::milliseconds(100));
-    if (!batch.empty()) ship(batch);
+    if (!batch.empty()) ship(batch, stop);
   }
   consuming_ = false;
 }
 
-void Service::ship(const kafka::RecordBatch& batch) {
+void Service::ship(const kafka::RecordBatch& batch, std::stop_token stop) {
   std::vector<std::pair<kafka::Record, OrderId>> shipped;
-  std::unique_lock lock(ledger_mutex_);
-  for (std::size_t i = 0; i < batch.size(); ++i) {
-    const kafka::Record record = batch[i];
+  std::size_t handled = 0;
+  for (; handled < batch.size(); ++handled) {
+    const kafka::Record record = batch[handled];
     log::info(consumed_record_json(record.key, record.offset, record.partition, record.value));
     auto order = parse_order(record.value);
     if (!order) {
       log::error("record is not an order", {{"partition", record.partition}, {"offset", record.offset},
                                             {"error", order.error().message}});
+      // Not under the lock: the letter waits for Kafka. Stopping first leaves this record and the rest
+      // of the batch unrecorded, so the next start reads them again.
+      if (!dead_letters_->send(config_.kafka.topic, record, order.error().message, stop)) break;
+      std::lock_guard lock(ledger_mutex_);
       ledger_->record_skipped(record.offset);
-    } else if (ledger_->contains(order->order_id)) {
+      continue;
+    }
+    std::lock_guard lock(ledger_mutex_);
+    if (ledger_->contains(order->order_id)) {
       log::warn("order already shipped", {{"order_id", order->order_id.value}, {"offset", record.offset}});
       ledger_->record_skipped(record.offset);
     } else {
@@ -136,22 +148,24 @@ void Service::ship(const kafka::RecordBatch& batch) {
       shipped.emplace_back(record, std::move(order->order_id));
     }
   }
+  std::unique_lock lock(ledger_mutex_);
   // Durable first, then announced, then committed: a crash at any point resumes from the ledger.
   if (auto status = ledger_->sync(); !status) {
     // Without a durable ledger a restart could ship twice; stop here and let the orchestrator restart us.
     log::error("cannot record shipments, stopping", {{"error", status.error().message}});
     std::abort();
   }
-  const std::int64_t next = *ledger_->next_offset();
+  const std::optional<std::int64_t> next = ledger_->next_offset();
   lock.unlock();
   auto& metrics = metrics::registry();
   metrics.counter("kafka_messages_consumed_total", "Records consumed", {{"partition", std::to_string(partition_)}})
-      .inc(batch.size());
+      .inc(handled);
   metrics.counter("orders_shipped_total", "Orders shipped (each once)").inc(shipped.size());
   for (const auto& [record, order_id] : shipped) {
     log::info("shipped", {{"order_id", order_id.value}, {"partition", record.partition}, {"offset", record.offset}});
   }
-  if (auto status = consumer_->commit({{partition_, next}}); !status) {
+  if (!next) return;  // stopped before the first record of a new ledger
+  if (auto status = consumer_->commit({{partition_, *next}}); !status) {
     log::warn("offset commit failed; the ledger still holds the position", {{"error", status.error().message}});
   }
 }

@@ -11,6 +11,7 @@
 #include "common/config.hpp"
 #include "common/http/server.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/kafka/dead_letters.hpp"
 #include "common/metrics.hpp"
 #include "repository/shipment_ledger.hpp"
 
@@ -41,12 +42,12 @@ class Service {
 
  private:
   Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<ShipmentLedger> ledger,
-          std::unique_ptr<kafka::Consumer> consumer);
+          std::unique_ptr<kafka::Consumer> consumer, std::unique_ptr<kafka::DeadLetters> dead_letters);
   // Finds where to start (ledger, else the group's committed offset, else the beginning) and assigns the
   // partition; retries while the brokers cannot answer. False if stopped first.
   bool assign_start(std::stop_token stop);
   void consume(std::stop_token stop);
-  void ship(const kafka::RecordBatch& batch);
+  void ship(const kafka::RecordBatch& batch, std::stop_token stop);
   std::string shipments_json();
 
   Config config_;
@@ -54,6 +55,7 @@ class Service {
   std::mutex ledger_mutex_;  // the consumer thread writes, GET /shipments reads
   std::unique_ptr<ShipmentLedger> ledger_;
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::DeadLetters> dead_letters_;
   std::atomic<bool> consuming_{false};
   HttpServer server_;
   metrics::GaugeRegistration lag_gauge_;

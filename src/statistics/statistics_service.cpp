@@ -1,5 +1,7 @@
 #include "statistics/statistics_service.hpp"
 
+#include <algorithm>
+
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/order.hpp"
@@ -22,6 +24,11 @@ void Config::bind_options(CLI::App& app) {
   app.add_option("--batch-size", batch_size, "Most records handled per poll")
       ->envname("CONSUMER_BATCH_SIZE")
       ->check(CLI::Range(1, 100'000))
+      ->capture_default_str();
+  app.add_option("--dedupe-window", dedupe_window,
+                 "Newest order ids per partition remembered to count an order Kafka holds twice only once")
+      ->envname("DEDUPE_WINDOW")
+      ->check(CLI::Range(0, 10'000'000))
       ->capture_default_str();
   app.add_option_function<int>(
          "--checkpoint-interval-ms", [this](int ms) { checkpoint_interval = std::chrono::milliseconds(ms); },
@@ -46,14 +53,20 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                            .topic = config.kafka.topic,
                                            .extra = config.kafka.properties});
   if (!consumer) return consumer.error();
-  return std::unique_ptr<Service>(
-      new Service(io, config, std::move(*regions), saved->value_or(Checkpoint{}), std::move(*consumer)));
+  auto dead_letters = kafka::DeadLetters::create({.brokers = config.kafka.brokers,
+                                                  .topic = config.kafka.dead_letters(),
+                                                  .consumer = "statistics",
+                                                  .extra = config.kafka.properties});
+  if (!dead_letters) return dead_letters.error();
+  return std::unique_ptr<Service>(new Service(io, config, std::move(*regions), saved->value_or(Checkpoint{}),
+                                              std::move(*consumer), std::move(*dead_letters)));
 }
 
 Service::Service(asio::io_context& io, const Config& config, RegionNames regions, Checkpoint checkpoint,
-                 std::unique_ptr<kafka::Consumer> consumer)
+                 std::unique_ptr<kafka::Consumer> consumer, std::unique_ptr<kafka::DeadLetters> dead_letters)
     : config_(config), regions_(std::move(regions)), checkpoint_path_(checkpoint_path(config)),
-      state_(std::move(checkpoint)), consumer_(std::move(consumer)), server_(io, config.http) {
+      state_(std::move(checkpoint)), consumer_(std::move(consumer)), dead_letters_(std::move(dead_letters)),
+      server_(io, config.http) {
   add_probe_routes(server_, kName, [this] { return consuming_.load() && consumer_->brokers_reachable(); });
   server_.route(http::verb::get, "/stats", [this](HttpRequest) -> asio::awaitable<HttpResponse> {
     std::lock_guard lock(state_mutex_);
@@ -79,10 +92,14 @@ Service::~Service() {
 Status Service::start() {
   // Figures without a checkpoint start at zero, so their partitions are read from the beginning;
   // the group's committed offsets are for lag monitoring only and never decide where counting starts.
+  // A partition with a checkpoint starts up to a dedupe window before it: those records are only
+  // remembered, not counted, so a copy of one of them just after the checkpoint is still recognised.
   kafka::Positions start;
   for (int partition = 0; partition < config_.kafka.partitions; ++partition) {
+    recent_.emplace(partition, RecentIds(config_.dedupe_window));
     const auto saved = state_.next.find(partition);
-    start[partition] = saved == state_.next.end() ? kafka::kFromBeginning : saved->second;
+    const auto window = static_cast<std::int64_t>(config_.dedupe_window);
+    start[partition] = saved == state_.next.end() ? kafka::kFromBeginning : std::max<std::int64_t>(0, saved->second - window);
   }
   if (auto status = consumer_->assign(start); !status) return status;
   if (auto status = server_.start(); !status) return status;
@@ -106,7 +123,7 @@ void Service::consume(std::stop_token stop) {
   while (!stop.stop_requested()) {
     const auto batch = consumer_->poll(config_.batch_size, std::chrono::milliseconds(100));
     if (!batch.empty()) {
-      count(batch);
+      count(batch, stop);
       dirty = true;
     }
     if (dirty && std::chrono::steady_clock::now() - last_checkpoint >= config_.checkpoint_interval) {
@@ -119,26 +136,50 @@ void Service::consume(std::stop_token stop) {
   consuming_ = false;
 }
 
-void Service::count(const kafka::RecordBatch& batch) {
-  std::map<int, std::uint64_t> consumed;  // per partition, for the metrics after the lock
+void Service::count(const kafka::RecordBatch& batch, std::stop_token stop) {
+  std::map<int, std::uint64_t> consumed, duplicates;  // per partition, for the metrics after the lock
   std::unique_lock lock(state_mutex_);
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const kafka::Record record = batch[i];
+    auto& recent = recent_.at(record.partition);
+    const auto next = state_.next.find(record.partition);
+    if (next != state_.next.end() && record.offset < next->second) {
+      // Counted before the last restart: only remembered, to know its copies.
+      if (auto order = parse_order(record.value)) recent.insert(order->order_id.value);
+      continue;
+    }
     log::info(consumed_record_json(record.key, record.offset, record.partition, record.value));
     if (auto order = parse_order(record.value)) {
-      state_.figures.count(record.partition, *order);
+      if (recent.insert(order->order_id.value)) {
+        state_.figures.count(record.partition, *order);
+      } else {
+        log::warn("order already counted", {{"order_id", order->order_id.value}, {"partition", record.partition},
+                                            {"offset", record.offset}});
+        ++duplicates[record.partition];
+      }
     } else {
       log::error("record is not an order", {{"partition", record.partition}, {"offset", record.offset},
                                             {"error", order.error().message}});
+      // The letter waits for Kafka, so not under the lock. Stopping first leaves the position at this
+      // record: the next start reads it again.
+      lock.unlock();
+      const bool sent = dead_letters_->send(config_.kafka.topic, record, order.error().message, stop);
+      lock.lock();
+      if (!sent) break;
       state_.figures.reject(record.partition);
     }
     state_.next[record.partition] = record.offset + 1;
     ++consumed[record.partition];
   }
   lock.unlock();
+  auto& metrics = metrics::registry();
   for (const auto& [partition, count] : consumed) {
-    metrics::registry()
-        .counter("kafka_messages_consumed_total", "Records consumed", {{"partition", std::to_string(partition)}})
+    metrics.counter("kafka_messages_consumed_total", "Records consumed", {{"partition", std::to_string(partition)}})
+        .inc(count);
+  }
+  for (const auto& [partition, count] : duplicates) {
+    metrics.counter("orders_duplicate_total", "Copies of an order already counted, not counted again",
+                    {{"partition", std::to_string(partition)}})
         .inc(count);
   }
 }

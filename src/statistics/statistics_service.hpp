@@ -3,6 +3,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <thread>
@@ -10,7 +11,9 @@
 #include "common/config.hpp"
 #include "common/http/server.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/kafka/dead_letters.hpp"
 #include "common/metrics.hpp"
+#include "common/recent_ids.hpp"
 #include "common/regions.hpp"
 #include "statistics/shop_figures.hpp"
 
@@ -25,6 +28,7 @@ struct Config {
   std::string group_id = "statistics";
   std::size_t batch_size = 1000;
   std::chrono::milliseconds checkpoint_interval{200};
+  std::size_t dedupe_window = 50'000;  // newest order ids remembered per partition
 
   void bind_options(CLI::App& app);
 };
@@ -44,9 +48,9 @@ class Service {
 
  private:
   Service(asio::io_context& io, const Config& config, RegionNames regions, Checkpoint checkpoint,
-          std::unique_ptr<kafka::Consumer> consumer);
+          std::unique_ptr<kafka::Consumer> consumer, std::unique_ptr<kafka::DeadLetters> dead_letters);
   void consume(std::stop_token stop);
-  void count(const kafka::RecordBatch& batch);
+  void count(const kafka::RecordBatch& batch, std::stop_token stop);
   void checkpoint();
 
   Config config_;
@@ -55,6 +59,8 @@ class Service {
   std::mutex state_mutex_;  // the consumer thread writes, GET /stats reads
   Checkpoint state_;        // live figures and positions; saved every checkpoint_interval
   std::unique_ptr<kafka::Consumer> consumer_;
+  std::unique_ptr<kafka::DeadLetters> dead_letters_;
+  std::map<int, RecentIds> recent_;  // per partition; the consumer thread's own
   std::atomic<bool> consuming_{false};
   HttpServer server_;
   metrics::GaugeRegistration lag_gauge_;

@@ -10,12 +10,15 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <map>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "common/kafka/admin.hpp"
 #include "common/kafka/consumer.hpp"
+#include "common/kafka/dead_letters.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
@@ -34,9 +37,12 @@ inline std::string fresh_topic(const std::string& stem) {
   static std::atomic<int> counter{0};
   const auto name = "it-" + stem + "-" + std::to_string(::getpid()) + "-" + std::to_string(counter++) + "-" +
                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
-  auto created = kafka::ensure_topic(brokers(), {.name = name, .partitions = 3, .replication_factor = 2,
-                                                 .config = {{"min.insync.replicas", "2"}}}, {}, 30s);
-  if (!created) ADD_FAILURE() << created.error().message;
+  // And its dead-letter topic, named as the services expect by default.
+  for (const auto& topic : {name, name + ".dlq"}) {
+    auto created = kafka::ensure_topic(brokers(), {.name = topic, .partitions = 3, .replication_factor = 2,
+                                                   .config = {{"min.insync.replicas", "2"}}}, {}, 30s);
+    if (!created) ADD_FAILURE() << created.error().message;
+  }
   return name;
 }
 
@@ -139,6 +145,8 @@ struct Stored {
   int partition;
   std::int64_t offset;
   std::string value;
+  std::optional<std::string> key;
+  std::map<std::string, std::string> headers;  // the dead-letter headers, where present
 };
 
 // Everything in the given partitions from the beginning, read with a consumer of its own; stops once
@@ -159,7 +167,15 @@ inline std::vector<Stored> read_back(const std::string& topic, std::vector<int> 
   while (std::chrono::steady_clock::now() - quiet_since < wait) {
     const auto batch = (*consumer)->poll(1000, 100ms);
     for (std::size_t i = 0; i < batch.size(); ++i) {
-      out.push_back({batch[i].partition, batch[i].offset, std::string(batch[i].value)});
+      const kafka::Record record = batch[i];
+      Stored stored{record.partition, record.offset, std::string(record.value), std::nullopt, {}};
+      if (record.key) stored.key = std::string(*record.key);
+      namespace header = kafka::dead_letter_header;
+      for (const auto name : {header::source_topic, header::source_partition, header::source_offset,
+                              header::source_key, header::consumer, header::error}) {
+        if (auto value = record.header(name)) stored.headers[std::string(name)] = *value;
+      }
+      out.push_back(std::move(stored));
     }
     if (!batch.empty()) quiet_since = std::chrono::steady_clock::now();
     if (out.size() >= expected && expected > 0) break;

@@ -79,7 +79,7 @@ TEST(Repository, WithoutItsLedgerResumesFromTheCommittedOffset) {
   EXPECT_EQ(shipments(warehouse)["shipped"], 1);  // only 2003: the first two were committed
 }
 
-TEST(Repository, SkipsARecordThatIsNotAnOrderAndKeepsConsuming) {
+TEST(Repository, DeadLettersARecordThatIsNotAnOrderAndKeepsConsuming) {
   const auto topic = fresh_topic("repository-poison");
   const auto state = fresh_dir("repository-poison");
   produce(topic, 0, {order_json("3001", 10), "this is not an order", R"({"money":5})", order_json("3002", 20)});
@@ -87,6 +87,47 @@ TEST(Repository, SkipsARecordThatIsNotAnOrderAndKeepsConsuming) {
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
   ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 4; }));
   EXPECT_EQ(shipments(warehouse)["shipped"], 2);
+
+  // Both bad records are in the dead-letter topic, byte for byte, saying where they came from and why.
+  const auto letters = read_back(topic + ".dlq", {0, 1, 2}, 2);
+  ASSERT_EQ(letters.size(), 2u);
+  std::map<std::string, Stored> by_offset;
+  for (const auto& letter : letters) by_offset[letter.headers.at("kd.source.offset")] = letter;
+  ASSERT_EQ(by_offset.count("1"), 1u);
+  ASSERT_EQ(by_offset.count("2"), 1u);
+  EXPECT_EQ(by_offset["1"].value, "this is not an order");
+  EXPECT_EQ(by_offset["2"].value, R"({"money":5})");
+  for (auto& [offset, letter] : by_offset) {
+    EXPECT_EQ(letter.key, topic + "/0/" + offset);
+    EXPECT_EQ(letter.headers["kd.source.topic"], topic);
+    EXPECT_EQ(letter.headers["kd.source.partition"], "0");
+    EXPECT_EQ(letter.headers["kd.consumer"], "repository-0");
+    EXPECT_FALSE(letter.headers["kd.error"].empty());
+  }
+}
+
+TEST(Repository, WaitsForTheDeadLetterTopicRatherThanDropARecord) {
+  const auto topic = fresh_topic("repository-no-dlq");
+  const auto state = fresh_dir("repository-no-dlq");
+  produce(topic, 1, {order_json("5001", 10), "poison", order_json("5002", 20)});
+  auto config = repository_config(topic, 1, state);
+  config.kafka.dead_letter_topic = topic + ".missing-dlq";  // does not exist (and is never auto-created)
+  {
+    Running<repository::Service> warehouse(config);
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["shipped"] == 1; }));
+    std::this_thread::sleep_for(1500ms);
+    // Stuck at the poison record: the order after it waits rather than the poison being dropped.
+    EXPECT_EQ(shipments(warehouse)["shipped"], 1);
+    EXPECT_EQ(shipments(warehouse)["next_offset"], 1);
+  }  // stops while the letter cannot be written: the record stays unconsumed
+  Running<repository::Service> warehouse(repository_config(topic, 1, state));  // now with a dead-letter topic
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
+  EXPECT_EQ(shipments(warehouse)["shipped"], 2);
+  const auto letters = read_back(topic + ".dlq", {0, 1, 2}, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].value, "poison");
 }
 
 statistics::Config statistics_config(const std::string& topic, const std::filesystem::path& state) {
@@ -118,7 +159,11 @@ TEST(Statistics, FiguresStayExactAcrossRestarts) {
   produce(topic, 0, {order_json("4005", 500)});
   Running<statistics::Service> service(statistics_config(topic, state));
   ASSERT_TRUE(service.ok()) << service.error();
-  ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 5; }));
+  // The poison record counts as rejected once its dead letter is acknowledged.
+  ASSERT_TRUE(eventually([&] {
+    const auto figures = stats(service);
+    return figures["total"]["orders"] == 5 && figures["total"]["rejected"] == 1;
+  }));
   std::this_thread::sleep_for(500ms);  // anything counted twice would show up by now
   const auto figures = stats(service);
   EXPECT_EQ(figures["total"]["orders"], 5);
@@ -134,6 +179,34 @@ TEST(Statistics, FiguresStayExactAcrossRestarts) {
   EXPECT_EQ(regions[2]["region"], "陕南");
   EXPECT_EQ(regions[2]["orders"], 1);
   EXPECT_EQ(regions[2]["rejected"], 1);
+  const auto letters = read_back(topic + ".dlq", {0, 1, 2}, 1);
+  ASSERT_EQ(letters.size(), 1u);
+  EXPECT_EQ(letters[0].value, "poison");
+  EXPECT_EQ(letters[0].headers.at("kd.consumer"), "statistics");
+  EXPECT_EQ(letters[0].headers.at("kd.source.partition"), "2");
+}
+
+TEST(Statistics, CountsAnOrderKafkaHoldsTwiceOnceEvenAcrossARestart) {
+  // Kafka can hold an acknowledged order twice (a producer retry under a new epoch); it is one order.
+  const auto topic = fresh_topic("statistics-dedupe");
+  const auto state = fresh_dir("statistics-dedupe");
+  produce(topic, 1, {order_json("6001", 100), order_json("6002", 200), order_json("6001", 100)});
+  {
+    Running<statistics::Service> service(statistics_config(topic, state));
+    ASSERT_TRUE(service.ok()) << service.error();
+    ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 2; }));
+    std::this_thread::sleep_for(300ms);  // a checkpoint after the copy
+  }
+  // After the restart, a copy of an order counted before it is still recognised, from the window re-read.
+  produce(topic, 1, {order_json("6002", 200), order_json("6003", 300)});
+  Running<statistics::Service> service(statistics_config(topic, state));
+  ASSERT_TRUE(service.ok()) << service.error();
+  ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 3; }));
+  std::this_thread::sleep_for(500ms);
+  const auto figures = stats(service);
+  EXPECT_EQ(figures["total"]["orders"], 3);
+  EXPECT_EQ(figures["total"]["revenue"], 600);
+  EXPECT_EQ(figures["total"]["rejected"], 0);
 }
 
 }  // namespace

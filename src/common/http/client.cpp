@@ -1,5 +1,9 @@
 #include "common/http/client.hpp"
 
+#include <sys/socket.h>
+
+#include <cerrno>
+
 namespace kd {
 
 Result<Url> Url::parse(std::string_view text) {
@@ -43,13 +47,26 @@ std::size_t HttpClient::idle_connections() const {
   return count;
 }
 
+namespace {
+
+// An idle keep-alive connection is only worth reusing if the peer has not closed it (a restarted pod, a
+// peer shutting down): a closed one reads as end-of-stream or an error at once, a live one has nothing
+// to read. Checking before use is what makes it unnecessary to ever resend a request.
+bool still_open(beast::tcp_stream& stream) {
+  char byte;
+  const auto received = ::recv(stream.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  return received < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+}
+
+}  // namespace
+
 HttpClient::ConnectionPtr HttpClient::take_idle(const std::string& authority) {
   auto& pool = idle_[authority];
   const auto now = std::chrono::steady_clock::now();
   while (!pool.empty()) {
     ConnectionPtr connection = std::move(pool.back());
     pool.pop_back();
-    if (now - connection->idle_since < options_.idle_ttl) return connection;
+    if (now - connection->idle_since < options_.idle_ttl && still_open(connection->stream)) return connection;
   }
   return nullptr;
 }
@@ -98,40 +115,35 @@ asio::awaitable<Result<ClientResponse>> HttpClient::post(const Url& url, std::st
   request.prepare_payload();
 
   const std::string authority = url.authority();
-  // A pooled connection may have been closed by the peer while it sat idle (a restarted pod, say). If it
-  // fails before a single byte of an answer arrives, the peer cannot have answered this request, so one
-  // more try on a fresh connection is safe. A fresh connection gets no second try.
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    ConnectionPtr connection = attempt == 0 ? take_idle(authority) : nullptr;
-    const bool reused = connection != nullptr;
-    if (!reused) {
-      auto fresh = co_await connect(url);
-      if (!fresh) co_return fresh.error();
-      connection = std::move(*fresh);
-    }
-    boost::system::error_code ec;
-    connection->stream.expires_after(options_.request_timeout);
-    co_await http::async_write(connection->stream, request, asio::redirect_error(asio::use_awaitable, ec));
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(1024 * 1024);
-    if (!ec) {
-      co_await http::async_read(connection->stream, connection->buffer, parser,
-                                asio::redirect_error(asio::use_awaitable, ec));
-    }
-    if (ec) {
-      if (reused && !parser.got_some() && ec != beast::error::timeout) continue;
-      co_return make_error(Errc::upstream_failed,
-                           "request to " + authority + " failed: " + ec.message());
-    }
-    auto response = parser.release();
-    ClientResponse answer{response.result_int(), std::move(response.body())};
-    if (response.keep_alive()) {
-      connection->stream.expires_never();
-      give_back(authority, std::move(connection));
-    }
-    co_return answer;
+  ConnectionPtr connection = take_idle(authority);
+  if (!connection) {
+    auto fresh = co_await connect(url);
+    if (!fresh) co_return fresh.error();  // nothing was sent: the peer did no work
+    connection = std::move(*fresh);
   }
-  co_return make_error(Errc::upstream_failed, "request to " + authority + " failed on a fresh connection");
+  // From the first byte written, a failure cannot tell whether the peer acted on the request (it may have
+  // stored an order and died before answering), so it is never resent: the caller learns the outcome is
+  // unknown instead of risking the same order twice.
+  boost::system::error_code ec;
+  connection->stream.expires_after(options_.request_timeout);
+  co_await http::async_write(connection->stream, request, asio::redirect_error(asio::use_awaitable, ec));
+  http::response_parser<http::string_body> parser;
+  parser.body_limit(1024 * 1024);
+  if (!ec) {
+    co_await http::async_read(connection->stream, connection->buffer, parser,
+                              asio::redirect_error(asio::use_awaitable, ec));
+  }
+  if (ec) {
+    const char* what = ec == beast::error::timeout ? "no answer in time from " : "request failed on ";
+    co_return make_error(Errc::outcome_unknown, what + authority + ": " + ec.message());
+  }
+  auto response = parser.release();
+  ClientResponse answer{response.result_int(), std::move(response.body())};
+  if (response.keep_alive()) {
+    connection->stream.expires_never();
+    give_back(authority, std::move(connection));
+  }
+  co_return answer;
 }
 
 }  // namespace kd

@@ -25,7 +25,18 @@ Record RecordBatch::operator[](std::size_t index) const {
     record.key = std::string_view(static_cast<const char*>(message.key_pointer()), message.key_len());
   }
   record.value = std::string_view(static_cast<const char*>(message.payload()), message.len());
+  record.message_ = &message;
   return record;
+}
+
+std::optional<std::string> Record::header(std::string_view name) const {
+  if (message_ == nullptr) return std::nullopt;
+  // headers() belongs to the message (its C++ wrapper deletes it), so it is not freed here.
+  RdKafka::Headers* headers = const_cast<RdKafka::Message*>(message_)->headers();
+  if (headers == nullptr) return std::nullopt;
+  const RdKafka::Headers::Header last = headers->get_last(std::string(name));
+  if (last.err() != RdKafka::ERR_NO_ERROR || last.value() == nullptr) return std::nullopt;
+  return std::string(static_cast<const char*>(last.value()), last.value_size());
 }
 
 Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& options) {
@@ -43,6 +54,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
       {"enable.partition.eof", "false"},
       {"fetch.wait.max.ms", "50"},
       {"socket.nagle.disable", "true"},
+      // librdkafka prefetches up to 64 MB per client by default: statistics catching up on a backlog
+      // peaked at 80 MB RSS in the benchmark. 8 MB keeps every partition fed and the process small.
+      {"queued.max.messages.kbytes", "8192"},
+      {"reconnect.backoff.max.ms", "1000"},  // back within a second of the brokers (see producer.cpp)
   };
   if (auto status = set_properties(*conf, ours); !status) return status.error();
   if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();

@@ -41,6 +41,13 @@ struct Record {
   std::int64_t offset = 0;
   std::optional<std::string_view> key;
   std::string_view value;
+
+  // The last header of that name (librdkafka parses headers only when asked, so ask off the hot path).
+  std::optional<std::string> header(std::string_view name) const;
+
+ private:
+  friend class RecordBatch;
+  const RdKafka::Message* message_ = nullptr;
 };
 
 class RecordBatch {

@@ -10,8 +10,11 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <optional>
 #include <string_view>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/client_events.hpp"
@@ -26,13 +29,24 @@ struct ProducerOptions {
   // Upper bound on a write, retries included (message.timeout.ms): after it the write is reported
   // failed, so a request never hangs on Kafka.
   std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 1;
+  int linger_ms = 5;
   Properties extra;
 };
 
 struct Delivery {
   int partition = 0;
   std::int64_t offset = 0;
+};
+
+inline constexpr int kAnyPartition = -1;  // RdKafka::Topic::PARTITION_UA: chosen by the partitioner from the key
+
+// A write, as views: everything is copied before async_produce returns.
+struct OutgoingRecord {
+  std::string_view topic;
+  int partition = kAnyPartition;
+  std::optional<std::string_view> key;
+  std::string_view value;
+  std::vector<std::pair<std::string_view, std::string_view>> headers;
 };
 
 // Type-erased continuation of one write, owned by librdkafka (as the message's opaque) while in flight.
@@ -51,14 +65,21 @@ class Producer {
   Producer& operator=(const Producer&) = delete;
 
   // Completes with Result<Delivery> on the completion handler's executor. Kafka acknowledged the write
-  // with acks=all when the result is ok. The payload is copied before this returns.
+  // with acks=all when the result is ok. On failure the error says whether the write may still be in
+  // Kafka: `outcome_unknown` when a broker may have stored it before the delivery timeout (librdkafka's
+  // "possibly persisted"), `unavailable` when it certainly is not there. librdkafka copies everything when
+  // the write is queued. With use_awaitable that happens when the operation is awaited, so the viewed
+  // buffers must live until then (the record itself is held by value).
+  template <class CompletionToken>
+  auto async_produce(OutgoingRecord record, CompletionToken&& token) {
+    return asio::async_initiate<CompletionToken, void(Result<Delivery>)>(
+        [this, record = std::move(record)](auto handler) { enqueue(record, make_waiter(std::move(handler))); },
+        token);
+  }
   template <class CompletionToken>
   auto async_produce(std::string_view topic, int partition, std::string_view payload, CompletionToken&& token) {
-    return asio::async_initiate<CompletionToken, void(Result<Delivery>)>(
-        [this, topic, partition, payload](auto handler) {
-          enqueue(topic, partition, payload, make_waiter(std::move(handler)));
-        },
-        token);
+    return async_produce(OutgoingRecord{.topic = topic, .partition = partition, .value = payload},
+                         std::forward<CompletionToken>(token));
   }
 
   // Fetches the topic's metadata and connects to its leaders now, so the first order does not pay for
@@ -78,7 +99,7 @@ class Producer {
   Producer() = default;
   template <class Handler>
   static std::unique_ptr<DeliveryWaiter> make_waiter(Handler handler);
-  void enqueue(std::string_view topic, int partition, std::string_view payload, std::unique_ptr<DeliveryWaiter> waiter);
+  void enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter);
 
   ProducerOptions options_;
   // Declared before the handle, so destroyed after it: librdkafka calls them until it is gone.

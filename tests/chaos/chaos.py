@@ -1,0 +1,543 @@
+#!/usr/bin/env python3
+"""Fault tests on the real three-broker cluster, each ending in a reconciliation.
+
+Every scenario gets a fresh topic and fresh state, starts the eight services, drives an open-loop load
+through the gateway (kafka-demo-load, one JSON line per answer), injects its fault, lets the system settle
+and then compares four independent accounts of the same orders:
+
+  acked     the orders the gateway answered 200, from the load generator's record
+  in_kafka  the orders in the topic, read back with kcat (not our code)
+  shipped   the order ids in each warehouse's ledger (its durable record of shipments)
+  counted   the figures statistics serves at GET /stats
+
+A scenario fails on any order lost or counted twice, on any stored order nobody was told about
+(a "phantom": every order in Kafka is either acknowledged or was answered "outcome unknown", naming it),
+on any order answered "not written" that was written, and on its own expectations (a bounded answer while
+Kafka is down, no 200 then, quick 502s for a dead order instance, ...).
+
+  chaos.py [--short] [--only NAME ...] [--keep]
+
+Env: KD_BIN (built binaries, default build/release/bin), KD_VAR (default build/chaos-var).
+"""
+
+import argparse
+import collections
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+
+REPO = pathlib.Path(__file__).resolve().parents[2]
+CLUSTER = REPO / "scripts/kafka/cluster.sh"
+SERVICES = REPO / "scripts/local/services.sh"
+PARTITIONS = 3
+
+# Ports of their own, so a chaos run never meets `make up`, the test fixture or a benchmark; all below
+# the ephemeral range (32768+), where an outgoing connection could hold one at the wrong moment.
+PORTS = {
+    "KD_KAFKA_PORT_BASE": "9292",
+    "KD_KAFKA_CONTROLLER_PORT_BASE": "19292",
+    "KD_GATEWAY_PORT": "21080",
+    "KD_ORDER_PORT_BASE": "21100",
+    "KD_REPOSITORY_PORT_BASE": "21110",
+    "KD_STATISTICS_PORT": "21090",
+}
+BROKERS = "127.0.0.1:9292,127.0.0.1:9293,127.0.0.1:9294"
+# The order service's delivery timeout (its default), and how late past it an answer may come.
+DELIVERY_TIMEOUT_S = 5.0
+ANSWER_BOUND_S = DELIVERY_TIMEOUT_S + 1.5
+
+
+def log(message):
+    print(f"chaos: {message}", flush=True)
+
+
+class Topology:
+    """The local cluster and services (the same scripts as `make up`), on the chaos ports."""
+
+    def __init__(self, var, bin_dir):
+        self.var = pathlib.Path(var)
+        self.bin = pathlib.Path(bin_dir)
+        self.topic = None
+        self.env = dict(os.environ, KD_VAR=str(self.var), KD_BIN=str(self.bin), KD_BROKERS=BROKERS, **PORTS)
+
+    def run(self, script, *args, check=True):
+        env = dict(self.env, KD_TOPIC=self.topic or "order")
+        done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True)
+        if check and done.returncode != 0:
+            raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
+        return done.stdout
+
+    def cluster(self, *args):
+        return self.run(CLUSTER, *args)
+
+    def services(self, *args):
+        return self.run(SERVICES, *args)
+
+    def state_dir(self):
+        return self.var / "state"
+
+    def url(self, service, path):
+        port = {
+            "gateway": PORTS["KD_GATEWAY_PORT"],
+            "statistics": PORTS["KD_STATISTICS_PORT"],
+        }.get(service)
+        if port is None:
+            kind, n = service.rsplit("-", 1)
+            base = PORTS["KD_ORDER_PORT_BASE"] if kind == "order" else PORTS["KD_REPOSITORY_PORT_BASE"]
+            port = str(int(base) + int(n))
+        return f"http://127.0.0.1:{port}{path}"
+
+    def get_json(self, service, path):
+        with urllib.request.urlopen(self.url(service, path), timeout=5) as answer:
+            return json.loads(answer.read())
+
+
+class Load:
+    """kafka-demo-load in open loop: requests start on a fixed schedule whatever the answers do, so a
+    stall shows as latency instead of as fewer requests."""
+
+    def __init__(self, topology, name, rate, duration_s, timeout_ms=15000):
+        self.rate = rate
+        self.record = topology.var / f"{name}.load.jsonl"
+        command = [
+            str(topology.bin / "kafka-demo-load"),
+            "--url", topology.url("gateway", "/submit-order"),
+            "--partitions", str(PARTITIONS),
+            "--rate", str(rate),
+            "--duration", f"{duration_s}s",
+            "--warmup", "0s",  # every request is accounted for: warm-up requests would be phantoms
+            "--timeout-ms", str(timeout_ms),
+            "--record", str(self.record),
+        ]
+        self.began = time.monotonic()
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def elapsed(self):
+        return time.monotonic() - self.began
+
+    def sleep_until(self, second):
+        time.sleep(max(0.0, second - self.elapsed()))
+
+    def stop(self):
+        self.process.send_signal(signal.SIGINT)
+
+    def finish(self):
+        out, err = self.process.communicate(timeout=120)
+        if self.process.returncode != 0:
+            raise RuntimeError(f"kafka-demo-load failed ({self.process.returncode}): {err}")
+        summary = json.loads(out.strip().splitlines()[-1])
+        answers = [json.loads(line) for line in self.record.read_text().splitlines() if line.strip()]
+        for answer in answers:
+            answer["start_s"] = answer["seq"] / self.rate  # the intended start, open loop
+        return summary, answers
+
+
+def read_topic(topic):
+    """Every record of the topic, through kcat: an account of what Kafka holds that owes nothing to our code."""
+    done = subprocess.run(
+        ["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q", "-J"],
+        capture_output=True, text=True, timeout=120)
+    if done.returncode != 0:
+        raise RuntimeError(f"kcat failed: {done.stderr}")
+    return [json.loads(line) for line in done.stdout.splitlines() if line.strip()]
+
+
+def decode_order(payload):
+    """An order as the consumers accept it (string ids, whole-number money and time), else None."""
+    try:
+        order = json.loads(payload)
+    except (TypeError, ValueError):
+        return None
+    def whole(value):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if (isinstance(order, dict) and isinstance(order.get("order_id"), str) and order["order_id"]
+            and isinstance(order.get("user_id"), str) and whole(order.get("money")) and whole(order.get("time"))):
+        return order
+    return None
+
+
+def read_ledger(path):
+    """Order ids a warehouse recorded as shipped ("<offset> <order_id>"; "-" marks a record it skipped)."""
+    ids = []
+    if path.exists():
+        for line in path.read_text().splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1] != "-":
+                ids.append(parts[1])
+    return ids
+
+
+def settle(topology, topic, deadline_s=90):
+    """Waits until every warehouse and statistics have handled every record in the topic."""
+    records = read_topic(topic)
+    ends = collections.Counter(r["partition"] for r in records)
+    stop_at = time.monotonic() + deadline_s
+    while True:
+        try:
+            behind = []
+            for p in range(PARTITIONS):
+                shipments = topology.get_json(f"repository-{p}", "/shipments")
+                if (shipments.get("next_offset") or 0) < ends[p]:
+                    behind.append(f"repository-{p}")
+            stats = topology.get_json("statistics", "/stats")
+            seen = sum(r["orders"] + r["rejected"] for r in stats["regions"])
+            if seen < len(records):
+                behind.append("statistics")
+        except OSError as error:
+            behind = [f"unreachable ({error})"]
+        if not behind:
+            time.sleep(1.0)  # anything handled twice would show by now
+            return records
+        if time.monotonic() > stop_at:
+            raise RuntimeError(f"not settled after {deadline_s} s: {', '.join(behind)}")
+        time.sleep(0.5)
+
+
+def reconcile(name, topology, answers, records, poison=0):
+    """Compares the four accounts; returns (line, problems)."""
+    problems = []
+    acked, unknown_ids, unknown_users, not_written_users = {}, set(), set(), set()
+    unanswered = 0
+    for answer in answers:
+        body = answer.get("body") if isinstance(answer.get("body"), dict) else {}
+        if answer["status"] == 200:
+            acked[body["order_id"]] = (answer["partition"], body)
+        elif answer["status"] == 0:
+            unanswered += 1
+        elif body.get("outcome") == "unknown":
+            unknown_ids.add(body.get("order_id"))
+            unknown_users.add(body.get("user_id"))
+        elif answer["status"] >= 500:
+            not_written_users.add(body.get("user_id"))
+
+    stored = collections.defaultdict(list)  # order_id -> [(partition, order)]
+    users = collections.defaultdict(set)     # user_id -> order_ids
+    bad_records = 0
+    for record in records:
+        order = decode_order(record.get("payload"))
+        if order is None:
+            bad_records += 1
+            continue
+        stored[order["order_id"]].append((record["partition"], order))
+        users[order["user_id"]].add(order["order_id"])
+
+    # Kafka may hold an order twice (a producer retry it could not recognise); the consumers must act on
+    # it once, so copies are reported, not failed. One request stored under two order ids is a duplicate.
+    kafka_copies = sum(len(v) - 1 for v in stored.values())
+    resubmitted = sum(len(ids) - 1 for ids in users.values() if len(ids) > 1)
+    lost_in_kafka = [i for i in acked if i not in stored]
+    misplaced = [i for i, (p, _) in acked.items() if i in stored and stored[i][0][0] != p]
+    phantoms = [i for i, copies in stored.items()
+                if i not in acked and i not in unknown_ids and copies[0][1]["user_id"] not in unknown_users]
+    written_errors = [u for u in not_written_users if u in users]
+    stored_unknown = sum(1 for i, copies in stored.items()
+                         if i not in acked and (i in unknown_ids or copies[0][1]["user_id"] in unknown_users))
+
+    shipped_by = {p: read_ledger(topology.state_dir() / f"repository-{topology.topic}-{p}.ledger")
+                  for p in range(PARTITIONS)}
+    shipped_all = collections.Counter(i for ids in shipped_by.values() for i in ids)
+    ship_duplicates = sum(n - 1 for n in shipped_all.values() if n > 1)
+    not_shipped = [i for i, copies in stored.items() if i not in shipped_by[copies[0][0]]]
+
+    stats = topology.get_json("statistics", "/stats")
+    counted = stats["total"]["orders"]
+    count_lost = count_duplicated = 0
+    for region in stats["regions"]:
+        p = region["partition"]
+        orders = [copies[0][1] for copies in stored.values() if copies[0][0] == p]
+        expected, revenue = len(orders), sum(o["money"] for o in orders)
+        count_lost += max(0, expected - region["orders"])
+        count_duplicated += max(0, region["orders"] - expected)
+        if region["revenue"] != revenue:
+            problems.append(f"statistics revenue of partition {p} is {region['revenue']}, Kafka holds {revenue}")
+    if stats["total"]["rejected"] != bad_records or bad_records != poison:
+        problems.append(f"statistics rejected {stats['total']['rejected']} records; "
+                        f"the topic holds {bad_records} that are not orders, {poison} were written")
+
+    lost = len(lost_in_kafka) + len(not_shipped) + count_lost
+    duplicated = resubmitted + ship_duplicates + count_duplicated
+    if lost_in_kafka:
+        problems.append(f"{len(lost_in_kafka)} acknowledged orders are not in Kafka, e.g. {lost_in_kafka[:3]}")
+    if not_shipped:
+        problems.append(f"{len(not_shipped)} stored orders were not shipped, e.g. {not_shipped[:3]}")
+    if misplaced:
+        problems.append(f"{len(misplaced)} orders are in another partition than asked, e.g. {misplaced[:3]}")
+    if duplicated:
+        problems.append(f"duplicates: {resubmitted} requests stored as two orders, {ship_duplicates} shipped twice, "
+                        f"{count_duplicated} counted twice")
+    if count_lost:
+        problems.append(f"statistics counts {count_lost} orders fewer than Kafka holds")
+    if phantoms:
+        problems.append(f"{len(phantoms)} orders are in Kafka that nobody was told about, e.g. {phantoms[:3]}")
+    if written_errors:
+        problems.append(f"{len(written_errors)} orders answered 'not written' are in Kafka")
+
+    line = (f"chaos {name}: acked={len(acked)} in_kafka={len(stored)} shipped={len(shipped_all)} "
+            f"counted={counted} lost={lost} duplicated={duplicated} "
+            f"unknown={len(unknown_ids | unknown_users)} (stored {stored_unknown}) "
+            f"not_written={len(not_written_users)} unanswered={unanswered} phantom={len(phantoms)} "
+            f"kafka_copies={kafka_copies}"
+            + (f" dead_letters={poison}" if poison else ""))
+    return line, problems
+
+
+def window(answers, begin_s, end_s, partitions=None):
+    return [a for a in answers if begin_s <= a["start_s"] < end_s and
+            (partitions is None or a["partition"] in partitions)]
+
+
+def describe(answers):
+    return dict(collections.Counter(a["status"] for a in answers))
+
+
+# --- the scenarios -------------------------------------------------------------------------------------
+# Each returns (answers, records, extra problems, poison count). `scale` shortens them for `make test`.
+
+def fully_replicated(topic):
+    """True when every partition of the topic has all its replicas in sync again."""
+    done = subprocess.run(["kcat", "-L", "-b", BROKERS, "-t", topic, "-J"], capture_output=True, text=True, timeout=30)
+    if done.returncode != 0:
+        return False
+    try:
+        partitions = json.loads(done.stdout)["topics"][0]["partitions"]
+    except (ValueError, KeyError, IndexError):
+        return False
+    return bool(partitions) and all(len(p.get("isrs", [])) == len(p.get("replicas", [])) for p in partitions)
+
+
+def wait_for(probe, limit_s, what):
+    stop_at = time.monotonic() + limit_s
+    while not probe():
+        if time.monotonic() > stop_at:
+            raise RuntimeError(f"{what} not within {limit_s} s")
+        time.sleep(0.25)
+
+
+def broker_kill(topology, scale, rate):
+    # Open-ended load: stopped once the broker is back in sync and a tail of normal load has run.
+    load = Load(topology, "broker_kill", rate, duration_s=600)
+    load.sleep_until(6 * scale)
+    killed_at = load.elapsed()
+    log(topology.cluster("kill", "1").strip())
+    load.sleep_until(14 * scale)
+    restart_at = load.elapsed()
+    log(topology.cluster("restart", "1").strip().splitlines()[-1])
+    wait_for(lambda: fully_replicated(topology.topic), 60, "the topic fully replicated again")
+    in_sync_at = load.elapsed()
+    load.sleep_until(in_sync_at + 4)
+    load.stop()
+    _, answers = load.finish()
+    problems = []
+    # Requests begun once replication is whole again meet a healthy cluster; earlier ones may still be
+    # queued behind the outage.
+    tail = window(answers, in_sync_at + 0.5, in_sync_at + 4)
+    if not tail or any(a["status"] != 200 for a in tail):
+        problems.append(f"after the broker was back in sync, not all 200: {describe(tail)}")
+    outage = window(answers, killed_at, in_sync_at)
+    log(f"broker_kill: broker 1 down for {restart_at - killed_at:.1f} s, in sync again {in_sync_at - restart_at:.1f} s "
+        f"after its restart; answers meanwhile {describe(outage)}")
+    return answers, problems, 0
+
+
+def consumer_kill(topology, scale, rate):
+    load = Load(topology, "consumer_kill", rate, duration_s=16 * scale)
+    load.sleep_until(5 * scale)
+    log(topology.services("kill", "repository-1", "statistics").strip().replace("\n", "; "))
+    load.sleep_until(9 * scale)
+    log(topology.services("start", "repository-1", "statistics").strip().splitlines()[-1])
+    _, answers = load.finish()
+    problems = []
+    if any(a["status"] != 200 for a in answers):
+        problems.append(f"the write path must not notice consumers dying: {describe(answers)}")
+    return answers, problems, 0
+
+
+def order_kill(topology, scale, rate):
+    duration = 18 * scale
+    load = Load(topology, "order_kill", rate, duration_s=duration)
+    load.sleep_until(5 * scale)
+    killed_at = load.elapsed()
+    log(topology.services("kill", "order-2").strip())
+    load.sleep_until(11 * scale)
+    restarted_at = load.elapsed()
+    log(topology.services("start", "order-2").strip().splitlines()[-1])
+    back_at = load.elapsed()
+    _, answers = load.finish()
+    problems = []
+    # In flight at the kill, answers are "unknown" (504); after that the gateway cannot connect: 502 at once.
+    dead = window(answers, killed_at + 0.5, restarted_at, {2})
+    if not dead or any(a["status"] not in (502, 503) for a in dead):
+        problems.append(f"partition 2 while order-2 was dead: {describe(dead)}, expected only 502/503")
+    slow = [a for a in dead if a["latency_us"] > 1_000_000]
+    if slow:
+        problems.append(f"{len(slow)} answers for the dead partition took over 1 s")
+    others = window(answers, 0, duration, {0, 1})
+    if any(a["status"] != 200 for a in others):
+        problems.append(f"partitions 0 and 1 must not notice: {describe(others)}")
+    after = window(answers, back_at + 0.5, duration, {2})
+    if any(a["status"] != 200 for a in after):
+        problems.append(f"partition 2 after order-2 came back: {describe(after)}")
+    if dead:
+        worst = max(a["latency_us"] for a in dead) / 1000
+        log(f"order_kill: {len(dead)} requests for the dead partition answered {describe(dead)}, "
+            f"slowest in {worst:.1f} ms")
+    return answers, problems, 0
+
+
+def brokers_down(topology, scale, rate):
+    # Open-ended: the restart of all three brokers takes as long as it takes; stopped after the tail.
+    load = Load(topology, "brokers_down", rate, duration_s=600)
+    load.sleep_until(5 * scale)
+    for n in ("0", "1", "2"):
+        topology.cluster("kill", n)
+    down_at = load.elapsed()  # from the last kill: until then a broker may still acknowledge
+    log("killed all three brokers")
+    load.sleep_until(5 * scale + 12)
+    up_at = load.elapsed()
+    log(topology.cluster("start").strip().splitlines()[-1])
+    ready_at = load.elapsed()
+    # Let the services find the cluster again, then give them a tail of normal load to prove it.
+    load.sleep_until(max(ready_at + 15, 0))
+    tail_from = load.elapsed()
+    load.sleep_until(tail_from + 4)
+    load.stop()
+    _, answers = load.finish()
+    problems = []
+    outage = window(answers, down_at + 0.2, up_at)
+    acked_in_outage = [a for a in outage if a["status"] == 200]
+    if acked_in_outage:
+        problems.append(f"{len(acked_in_outage)} orders were acknowledged while every broker was down")
+    late = [a for a in outage if a["latency_us"] > ANSWER_BOUND_S * 1e6]
+    if late:
+        problems.append(f"{len(late)} answers took longer than {ANSWER_BOUND_S} s while Kafka was down")
+    tail = window(answers, tail_from, tail_from + 4)
+    if not tail or any(a["status"] != 200 for a in tail):
+        problems.append(f"not recovered {tail_from - ready_at:.0f} s after the brokers were back: {describe(tail)}")
+    if outage:
+        worst = max(a["latency_us"] for a in outage) / 1e6
+        log(f"brokers_down: {len(outage)} requests during the outage answered {describe(outage)}, "
+            f"slowest in {worst:.1f} s (bound {ANSWER_BOUND_S} s)")
+    return answers, problems, 0
+
+
+def sigterm_all(topology, scale, rate):
+    load = Load(topology, "sigterm_all", rate, duration_s=16 * scale + 6)
+    load.sleep_until(5 * scale)
+    stopping_at = load.elapsed()
+    log(topology.services("stop").strip())
+    stopped_at = load.elapsed()
+    log(topology.services("start").strip().splitlines()[-1])
+    started_at = load.elapsed()
+    _, answers = load.finish()
+    problems = []
+    # Everything the gateway accepted before SIGTERM is answered by it, not dropped: no request that
+    # started before the stop may end without an answer or with a 5xx.
+    before = window(answers, 0, stopping_at - 0.05)
+    if any(a["status"] != 200 for a in before):
+        problems.append(f"requests begun before SIGTERM: {describe(before)}")
+    log(f"sigterm_all: stopped in {stopped_at - stopping_at:.1f} s, started again in "
+        f"{started_at - stopped_at:.1f} s; answers while down: "
+        f"{describe(window(answers, stopping_at, started_at))}")
+    return answers, problems, 0
+
+
+def poison(topology, scale, rate):
+    load = Load(topology, "poison", rate, duration_s=12 * scale)
+    load.sleep_until(4 * scale)
+    bad = ["this is not an order", '{"money":5}', '{"time":1,"user_id":"1","money":"lots","order_id":"7"}']
+    for n, value in enumerate(bad):
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", topology.topic, "-p", str(n % PARTITIONS)],
+                       input=value, text=True, check=True, timeout=30)
+    log(f"wrote {len(bad)} poison records straight to the topic")
+    _, answers = load.finish()
+    problems = []
+    return answers, problems, len(bad)
+
+
+def check_dead_letters(topic, expected):
+    """Each poison record is dead-lettered by both consumers that met it: its warehouse and statistics."""
+    letters = read_topic(topic + ".dlq")
+    consumers = collections.Counter()
+    for letter in letters:
+        headers = dict(zip(letter.get("headers", [])[::2], letter.get("headers", [])[1::2]))
+        consumers[headers.get("kd.consumer", "?").split("-")[0]] += 1
+    if consumers["repository"] < expected or consumers["statistics"] < expected:
+        return [f"dead letters: {dict(consumers)}, expected {expected} from repository and from statistics"]
+    return []
+
+
+SCENARIOS = {
+    "broker_kill": broker_kill,
+    "consumer_kill": consumer_kill,
+    "order_kill": order_kill,
+    "brokers_down": brokers_down,
+    "sigterm_all": sigterm_all,
+    "poison": poison,
+}
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--short", action="store_true", help="shorter scenarios, for make test")
+    parser.add_argument("--only", nargs="*", choices=list(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--rate", type=int, default=None, help="orders per second (default 100, short 60)")
+    parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
+    args = parser.parse_args()
+    scale = 0.6 if args.short else 1.0
+    rate = args.rate or (60 if args.short else 100)
+
+    topology = Topology(os.environ.get("KD_VAR", REPO / "build/chaos-var"),
+                        os.environ.get("KD_BIN", REPO / "build/release/bin"))
+    for tool in ("kafka-demo-load", "gateway", "order", "repository", "statistics", "kafka-demo-admin"):
+        if not (topology.bin / tool).exists():
+            sys.exit(f"chaos: {topology.bin / tool} is not built (run: make build)")
+    log(f"cluster on {BROKERS}, gateway on {topology.url('gateway', '')}, state in {topology.var}")
+    topology.run(SERVICES, "stop", check=False)
+    topology.cluster("stop", "--purge")
+    topology.cluster("start")
+
+    failed = []
+    lines = []
+    try:
+        for name in args.only or SCENARIOS:
+            topology.topic = f"chaos-{name}-{int(time.time())}"
+            for sub in ("state", "logs"):
+                subprocess.run(["rm", "-rf", str(topology.var / sub)], check=True)
+            began = time.monotonic()
+            topology.services("start")
+            try:
+                answers, problems, poisoned = SCENARIOS[name](topology, scale, rate)
+                records = settle(topology, topology.topic)
+                line, found = reconcile(name, topology, answers, records, poisoned)
+                problems = found + problems
+                if poisoned:
+                    problems += check_dead_letters(topology.topic, poisoned)
+            except Exception as error:  # a scenario that cannot finish is a failed scenario
+                line, problems = f"chaos {name}: did not finish", [str(error)]
+            finally:
+                topology.run(SERVICES, "stop", check=False)
+                topology.cluster("start")  # whatever a scenario left down comes back for the next one
+            verdict = "PASS" if not problems else "FAIL"
+            line += f" {verdict} ({time.monotonic() - began:.0f} s)"
+            lines.append(line)
+            print(line, flush=True)
+            for problem in problems:
+                print(f"  - {problem}", flush=True)
+            if problems:
+                failed.append(name)
+                subprocess.run(["cp", "-r", str(topology.var / "logs"), str(topology.var / f"failed-{name}-logs")])
+    finally:
+        if not args.keep:
+            topology.cluster("stop", "--purge")
+    print("\n".join(["", "chaos summary:"] + lines), flush=True)
+    if failed:
+        sys.exit(f"chaos: FAILED {' '.join(failed)} (logs kept in {topology.var})")
+
+
+if __name__ == "__main__":
+    main()
