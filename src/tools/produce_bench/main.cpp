@@ -21,7 +21,7 @@ struct Config {
   KafkaSettings kafka;
   CommonSettings common;
   std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 1;
+  int linger_ms = 5;  // the order service's default (order_service.hpp): the ceiling uses the pipeline's settings
   std::uint64_t messages = 200'000;
   int window = 50'000;
 
