@@ -1,5 +1,7 @@
 #include "common/log.hpp"
 
+#include "common/json_text.hpp"
+
 #include <spdlog/async.h>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
@@ -65,10 +67,6 @@ class ZerologFormatter final : public spdlog::formatter {
   std::string cached_time_;
 };
 
-std::string json_string(std::string_view text) {
-  return nlohmann::json(text).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
 }  // namespace
 
 std::string rfc3339(std::time_t seconds) {
@@ -100,7 +98,7 @@ void init(const Options& options) {
   auto sink = std::make_shared<spdlog::sinks::ostream_sink_mt>(std::cout, /*force_flush=*/false);
   std::shared_ptr<spdlog::logger> instance;
   if (options.async) {
-    spdlog::init_thread_pool(16384, 1);
+    spdlog::init_thread_pool(4096, 1);  // lines of ~300 bytes: about 2 MB queued at most
     instance = std::make_shared<spdlog::async_logger>("kd", sink, spdlog::thread_pool(),
                                                       spdlog::async_overflow_policy::block);
   } else {
@@ -130,14 +128,15 @@ void write(Level level, std::string_view message, Fields fields) {
     return;
   }
   if (!instance->should_log(spd_level)) return;
-  std::string tail = "\"message\":" + json_string(message);
+  std::string tail = "\"message\":";
+  json_text::append_string(tail, message);
   for (const auto& [name, value] : fields) {
     tail += ',';
-    tail += json_string(name);
+    json_text::append_string(tail, name);
     tail += ':';
     tail += value.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
-  instance->log(spd_level, "{}", tail);
+  instance->log(spd_level, spdlog::string_view_t(tail));  // as it is: no format string to parse
 }
 
 }  // namespace kd::log

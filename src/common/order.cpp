@@ -1,5 +1,7 @@
 #include "common/order.hpp"
 
+#include "common/json_text.hpp"
+
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -46,6 +48,9 @@ Result<std::int64_t> integer_field(const json& object, const char* name, std::in
   return value;
 }
 
+// Snowflakes are signed 64-bit: a longer id is nobody's, and a reader parsing it as a number would fail.
+constexpr std::string_view kMaxId = "9223372036854775807";
+
 // Ids travel as decimal strings: a snowflake does not fit a JavaScript number, which is why the seed
 // quotes them.
 Result<std::string> id_field(const json& object, const char* name) {
@@ -53,8 +58,6 @@ Result<std::string> id_field(const json& object, const char* name) {
   if (it == object.end()) return make_error(Errc::bad_request, std::string("missing field '") + name + "'");
   if (!it->is_string()) return make_error(Errc::bad_request, std::string("field '") + name + "' must be a string");
   const auto& text = it->get_ref<const std::string&>();
-  // Snowflakes are signed 64-bit: a longer id is nobody's, and a reader parsing it as a number would fail.
-  constexpr std::string_view kMaxId = "9223372036854775807";
   const bool digits =
       !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   const bool fits = text.size() < kMaxId.size() || (text.size() == kMaxId.size() && text <= kMaxId);
@@ -74,6 +77,77 @@ Result<OrderRequest> request_fields(const json& object) {
   if (!user_id) return user_id.error();
   auto money = integer_field(object, "money", kMinMoney, kMaxMoney);
   if (!money) return money.error();
+  return OrderRequest{*time, UserId{std::move(*user_id)}, *money};
+}
+
+// The shape our own to_json writes, read without building a DOM (consumers read one per record): keys
+// in that order, no spaces, integers without sign or leading zero, ids of digits. Anything else, valid
+// or not, is left to the strict path (nullopt), so both paths agree wherever this one answers.
+class CanonicalReader {
+ public:
+  explicit CanonicalReader(std::string_view text) : rest_(text) {}
+
+  bool literal(std::string_view expected) {
+    if (!rest_.starts_with(expected)) return false;
+    rest_.remove_prefix(expected.size());
+    return true;
+  }
+
+  std::optional<std::int64_t> integer(std::int64_t min, std::int64_t max) {
+    const auto digits = leading_digits();
+    if (digits.empty() || digits.size() > 18 || digits.front() == '0') return std::nullopt;  // 18: no overflow
+    std::int64_t value = 0;
+    for (const char c : digits) value = value * 10 + (c - '0');
+    rest_.remove_prefix(digits.size());
+    if (value < min || value > max) return std::nullopt;
+    return value;
+  }
+
+  std::optional<std::string> id() {
+    if (!literal("\"")) return std::nullopt;
+    const auto digits = leading_digits();
+    if (digits.empty() || digits.size() > kMaxId.size() || (digits.size() == kMaxId.size() && digits > kMaxId)) {
+      return std::nullopt;
+    }
+    rest_.remove_prefix(digits.size());
+    if (!literal("\"")) return std::nullopt;
+    return std::string(digits);
+  }
+
+  bool at_end() const { return rest_.empty(); }
+
+ private:
+  std::string_view leading_digits() const {
+    std::size_t n = 0;
+    while (n < rest_.size() && rest_[n] >= '0' && rest_[n] <= '9') ++n;
+    return rest_.substr(0, n);
+  }
+  std::string_view rest_;
+};
+
+std::optional<Order> read_canonical_order(std::string_view text) {
+  CanonicalReader in(text);
+  if (!in.literal(R"({"money":)")) return std::nullopt;
+  const auto money = in.integer(kMinMoney, kMaxMoney);
+  if (!money || !in.literal(R"(,"order_id":)")) return std::nullopt;
+  auto order_id = in.id();
+  if (!order_id || !in.literal(R"(,"time":)")) return std::nullopt;
+  const auto time = in.integer(1, kMaxTime);
+  if (!time || !in.literal(R"(,"user_id":)")) return std::nullopt;
+  auto user_id = in.id();
+  if (!user_id || !in.literal("}") || !in.at_end()) return std::nullopt;
+  return Order{*time, UserId{std::move(*user_id)}, *money, OrderId{std::move(*order_id)}};
+}
+
+std::optional<OrderRequest> read_canonical_request(std::string_view text) {
+  CanonicalReader in(text);
+  if (!in.literal(R"({"money":)")) return std::nullopt;
+  const auto money = in.integer(kMinMoney, kMaxMoney);
+  if (!money || !in.literal(R"(,"time":)")) return std::nullopt;
+  const auto time = in.integer(1, kMaxTime);
+  if (!time || !in.literal(R"(,"user_id":)")) return std::nullopt;
+  auto user_id = in.id();
+  if (!user_id || !in.literal("}") || !in.at_end()) return std::nullopt;
   return OrderRequest{*time, UserId{std::move(*user_id)}, *money};
 }
 
@@ -119,12 +193,14 @@ std::string to_json(const Order& order) {
 }
 
 Result<OrderRequest> parse_order_request(std::string_view body) {
+  if (auto canonical = read_canonical_request(body)) return std::move(*canonical);
   auto object = parse_json_object(body);
   if (!object) return object.error();
   return request_fields(*object);
 }
 
 Result<Order> parse_order(std::string_view payload) {
+  if (auto canonical = read_canonical_order(payload)) return std::move(*canonical);
   auto object = parse_json_object(payload);
   if (!object) return object.error();
   auto request = request_fields(*object);
@@ -136,9 +212,23 @@ Result<Order> parse_order(std::string_view payload) {
 
 std::string consumed_record_json(const std::optional<std::string_view>& key, std::int64_t offset, int partition,
                                  std::string_view value) {
-  json line = {{"key", nullptr}, {"offset", offset}, {"partition", partition}, {"value", std::string(value)}};
-  if (key) line["key"] = std::string(*key);
-  return dump(line);
+  // Written directly (this runs for every record a consumer reads); the same text nlohmann would dump.
+  std::string line;
+  line.reserve(64 + value.size() + value.size() / 4);
+  line += "{\"key\":";
+  if (key) {
+    json_text::append_string(line, *key);
+  } else {
+    line += "null";
+  }
+  line += ",\"offset\":";
+  line += std::to_string(offset);
+  line += ",\"partition\":";
+  line += std::to_string(partition);
+  line += ",\"value\":";
+  json_text::append_string(line, value);
+  line += '}';
+  return line;
 }
 
 }  // namespace kd

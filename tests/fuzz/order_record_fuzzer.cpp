@@ -5,7 +5,9 @@
 // Properties: an accepted order is within the bounds the order service enforces and survives to_json;
 // the log line is always one valid JSON object with exactly the seed's four fields, holding the value
 // unchanged when it is UTF-8 (so a reader of the log finds the very record), and bytes that are not
-// UTF-8 replaced, never passed through.
+// UTF-8 replaced, never passed through. Both hand-written fast paths give what nlohmann gives: the
+// canonical-shape reader in parse_order (checked against the same value behind a space, which only the
+// DOM path reads) and the string escaper in consumed_record_json (checked against nlohmann's dump).
 #include <cstddef>
 #include <cstdint>
 #include <limits>
@@ -53,6 +55,7 @@ void check_log_line(const std::optional<std::string_view>& key, std::string_view
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using namespace kd;
+  using nlohmann::json;
   const auto value = fuzz::as_text(data, size);
   const auto order = parse_order(value);
   if (order) {
@@ -64,6 +67,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   } else {
     FUZZ_CHECK(order.error().code == Errc::bad_request && !order.error().message.empty());
   }
+  // A leading space is valid JSON whitespace that the canonical reader refuses: the DOM path's answer.
+  const auto strict = parse_order(" " + std::string(value));
+  FUZZ_CHECK(strict.ok() == order.ok());
+  if (order) FUZZ_CHECK(*strict == *order);
+  const json expected_line = {{"key", nullptr}, {"offset", 7}, {"partition", 1}, {"value", std::string(value)}};
+  FUZZ_CHECK(consumed_record_json(std::nullopt, 7, 1, value) ==
+             expected_line.dump(-1, ' ', false, json::error_handler_t::replace));
   check_log_line(std::nullopt, value);
   check_log_line(value, value);
   return 0;

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/http/server.hpp"
+#include "common/json_text.hpp"
 #include "common/order.hpp"
 #include "order/order_service.hpp"
 
@@ -204,6 +205,59 @@ TEST(ConsumedRecordJson, InvalidUtf8StillGivesValidJson) {
   EXPECT_EQ(text.rfind("ok ", 0), 0u) << text;
   EXPECT_NE(text.find(" bad "), std::string::npos) << text;
   EXPECT_TRUE(parsed.at("key").is_string());
+}
+
+// The canonical-shape reader (parse_order's fast path) must answer exactly as the strict DOM path does.
+// A leading space is JSON whitespace the fast path refuses, so " " + text is read by the DOM path only.
+class FastAndStrictPathsAgree : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(FastAndStrictPathsAgree, ParseOrder) {
+  const auto fast = parse_order(GetParam());
+  const auto strict = parse_order(" " + GetParam());
+  ASSERT_EQ(fast.ok(), strict.ok()) << GetParam();
+  if (fast) {
+    EXPECT_EQ(*fast, *strict) << GetParam();
+  }
+}
+
+TEST_P(FastAndStrictPathsAgree, ParseOrderRequest) {
+  const auto fast = parse_order_request(GetParam());
+  const auto strict = parse_order_request(" " + GetParam());
+  ASSERT_EQ(fast.ok(), strict.ok()) << GetParam();
+  if (fast) {
+    EXPECT_EQ(*fast, *strict) << GetParam();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CanonicalAndNearlyCanonical, FastAndStrictPathsAgree,
+    ::testing::Values(kSeedOrderJson, R"({"money":81,"time":1638865975,"user_id":"1468136425655373824"})",
+                      R"({"money":1000000,"order_id":"9223372036854775807","time":1,"user_id":"0"})",
+                      R"({"money":1000001,"order_id":"1","time":1,"user_id":"1"})",              // money too big
+                      R"({"money":0,"order_id":"1","time":1,"user_id":"1"})",                    // money too small
+                      R"({"money":-5,"order_id":"1","time":1,"user_id":"1"})",                   // negative
+                      R"({"money":081,"order_id":"1","time":1,"user_id":"1"})",                  // leading zero
+                      R"({"money":81.0,"order_id":"1","time":1,"user_id":"1"})",                 // not an integer
+                      R"({"money":8e1,"order_id":"1","time":1,"user_id":"1"})",                  // exponent
+                      R"({"money":81,"order_id":"9223372036854775808","time":1,"user_id":"1"})", // id over int64
+                      R"({"money":81,"order_id":"","time":1,"user_id":"1"})",                    // empty id
+                      R"({"money":81,"order_id":"12a","time":1,"user_id":"1"})",                 // not digits
+                      R"({"money":81,"order_id":12,"time":1,"user_id":"1"})",                    // id as number
+                      R"({"money":81,"order_id":"1","time":9223372036854775807,"user_id":"1"})", // 19 digits
+                      R"({"money":81,"order_id":"1","time":0,"user_id":"1"})",                   // time 0
+                      R"({"money":81,"order_id":"1","time":1,"user_id":"1"} )",                  // trailing space
+                      R"({"money":81,"order_id":"1","time":1,"user_id":"1"}x)",                  // trailing junk
+                      R"({"money":81,"order_id":"1","time":1,"user_id":"1","money":82})",        // duplicate
+                      R"({"money":81,"order_id":"1","time":1,"user_id":"1")",                    // unterminated
+                      R"({"money":81,"order_id":"1","time":1})",                                 // missing field
+                      std::string(R"({"money":81,"order_id":"1","time":1,"user_id":"1"})") + '\0' + "{}"));
+
+TEST(JsonText, EscapesAsNlohmannDumpsForEveryAsciiByteAndBrokenUtf8) {
+  std::vector<std::string> texts = {"", "plain", "\"quoted\" and \\", "caf\xc3\xa9", "\xff\xfe", "a\xc3", "\x7f"};
+  for (int byte = 0; byte < 0x80; ++byte) texts.push_back("x" + std::string(1, static_cast<char>(byte)) + "y");
+  for (const auto& text : texts) {
+    EXPECT_EQ(json_text::quoted(text), json(text).dump(-1, ' ', false, json::error_handler_t::replace)) << text;
+  }
 }
 
 // ---------------------------------------------------------------- order::make_order

@@ -90,7 +90,11 @@ class Consumer {
 
  private:
   Consumer() = default;
+  void wake_fetchers();
   ConsumerOptions options_;
+  static constexpr std::int64_t kQueuedMinMessages = 20000;
+  Positions next_;  // per assigned partition, the offset after the last record poll() returned
+  std::chrono::steady_clock::time_point last_wake_{};
   std::unique_ptr<ClientEvents> events_;  // before the handle: librdkafka calls it until the handle is gone
   std::unique_ptr<RdKafka::KafkaConsumer> handle_;
   bool closed_ = false;
