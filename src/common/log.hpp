@@ -1,8 +1,9 @@
 // Structured logging in zerolog's shape, one JSON object a line on stdout:
 //   {"level":"info","time":"2021-12-07T16:32:55+08:00","message":"…","order_id":"…"}
-// Lines are rendered on the caller's thread (cheap) and written by one background thread, so a request
-// never waits for stdout. When the queue is full, callers wait rather than drop: these lines are the
-// audit trail the seed's verification reads.
+// Lines are written on the caller's thread into a 64 KB stdio buffer, emptied every second, on warnings,
+// and when full. Callers wait for stdout rather than drop a line: these lines are the audit trail the
+// seed's verification reads. (A background writer thread, `async`, measured costlier: a futex wake per
+// line took a fifth of a consumer's CPU and an eighth of the gateway's.)
 #pragma once
 
 #include <initializer_list>
@@ -16,7 +17,7 @@ enum class Level { debug, info, warn, error };
 
 struct Options {
   Level level = Level::info;
-  bool async = true;
+  bool async = false;  // hand lines to a writer thread (spdlog's async logger, 4096 lines queued)
 };
 
 // Call once at start-up, before any other thread logs; shutdown() flushes and stops the writer.

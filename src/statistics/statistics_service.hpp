@@ -20,10 +20,7 @@
 namespace kd::statistics {
 
 struct Config {
-  // A consumer logs every record on its consumer thread, which may wait for stdout anyway (the audit
-  // trail is never dropped): handing each line to a writer thread cost more than writing it (a futex
-  // wake per line, a fifth of the CPU while catching up, perf).
-  CommonSettings common{.log = {.async = false}};
+  CommonSettings common;
   KafkaSettings kafka;
   HttpServerOptions http;
   std::string regions{kDefaultRegions};

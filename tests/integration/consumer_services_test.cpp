@@ -79,6 +79,25 @@ TEST(Repository, WithoutItsLedgerResumesFromTheCommittedOffset) {
   EXPECT_EQ(shipments(warehouse)["shipped"], 1);  // only 2003: the first two were committed
 }
 
+// Commits are throttled (COMMIT_INTERVAL_MS), yet the last position is committed without waiting for more
+// records or for a stop.
+TEST(Repository, CommitsItsPositionWithinTheIntervalWhileIdle) {
+  const auto topic = fresh_topic("repository-idle-commit");
+  const auto state = fresh_dir("repository-idle-commit");
+  produce(topic, 0, {order_json("6001", 10), order_json("6002", 20), order_json("6003", 30)});
+  auto config = repository_config(topic, 0, state);
+  config.commit_interval = std::chrono::milliseconds(300);
+  Running<repository::Service> warehouse(config);
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
+  auto reader = kafka::Consumer::create({.brokers = brokers(), .group_id = config.group_id, .topic = topic});
+  ASSERT_TRUE(reader.ok()) << reader.error().message;
+  EXPECT_TRUE(eventually([&] {
+    const auto committed = (*reader)->committed({0}, std::chrono::seconds(5));
+    return committed.ok() && committed->count(0) == 1 && committed->at(0) == 3;
+  }));
+}
+
 TEST(Repository, DeadLettersARecordThatIsNotAnOrderAndKeepsConsuming) {
   const auto topic = fresh_topic("repository-poison");
   const auto state = fresh_dir("repository-poison");
