@@ -50,11 +50,26 @@ fi
 tmp="$cache/libs.tmp.$$"
 rm -rf "$tmp"
 trap 'rm -rf "$tmp"' EXIT
-# mvn -q still emits stray ANSI codes on stdout: keep its output for errors only.
-if ! out="$(mvn -B -q -f "$pom" dependency:copy-dependencies \
-  -DoutputDirectory="$tmp" -DincludeScope=runtime 2>&1)"; then
-  printf '%s\n' "$out" >&2
-  echo "fetch: mvn dependency:copy-dependencies failed" >&2
+# Maven's output goes to a log, shown only when it fails. A repository Maven cannot reach then shows only
+# "No plugin found for prefix 'dependency'"; the cause (a TLS or network error) is printed only by -X, so a
+# failed fetch is retried once with -X -U (-U: Maven caches the failure otherwise) and its "Caused by" lines shown.
+log="$cache/fetch.log"
+copy=(dependency:copy-dependencies -DoutputDirectory="$tmp" -DincludeScope=runtime)
+if ! mvn -B -f "$pom" "${copy[@]}" >"$log" 2>&1; then
+  grep -E '^\[ERROR\] [^ ]' "$log" | grep -vE '^\[ERROR\] \[Help|more information|Re-run Maven|-e switch|-X switch' | cut -c1-400 >&2 || true
+  if ! mvn -B -X -U -f "$pom" "${copy[@]}" >"$log.debug" 2>&1; then
+    # The innermost causes; Maven's own wrappers only repeat the URL.
+    grep -E '^Caused by: ' "$log.debug" | grep -vE '(Transfer|Resolution|Descriptor)(Failed)?Exception' |
+      awk '!seen[$0]++' | tail -n 3 | cut -c1-400 >&2 || true
+    if grep -qE '^Caused by: .*(PKIX|SSLHandshake|CertificateException)' "$log.debug"; then
+      echo "fetch: TLS: Java does not trust the certificate Maven Central's address presented. If a proxy" \
+        "intercepts TLS here, add its CA (Debian: a .crt in /usr/local/share/ca-certificates, then" \
+        "update-ca-certificates, which also updates Java's trust store)." >&2
+    elif grep -qE '^Caused by: .*(UnknownHost|ConnectException|NoRouteToHost|SocketTimeout|Network is unreachable)' "$log.debug"; then
+      echo "fetch: cannot reach Maven Central (network or DNS; behind a proxy, set it in ~/.m2/settings.xml)." >&2
+    fi
+  fi
+  echo "fetch: mvn dependency:copy-dependencies failed; logs: $log, $log.debug" >&2
   exit 1
 fi
 echo "$want" >"$tmp/.stamp"
