@@ -52,3 +52,10 @@ clean:
 # Benchmark: its own fresh cluster and services, measured, then stopped; report in bench/results/.
 bench:
 	bench/run.py
+
+# Issue 14's proof (root, about half an hour): a bare Debian bookworm root from debootstrap, the checkout copied
+# in, then make demo, ctest -L unit and ctest -L deploy in it (tests/bare/run.sh); removed afterwards.
+.PHONY: bare-debian
+bare-debian:
+	cmake --preset $(PRESET) >/dev/null
+	KD_BARE_DEBIAN=1 ctest --preset $(PRESET) -L bare --verbose
