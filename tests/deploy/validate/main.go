@@ -12,6 +12,9 @@
 // ingressroute.go mirrors the fields of its IngressRouteSpec (v3) that a route like ours may use and decodes
 // strictly into that mirror; the route's `match` rule is parsed with Traefik v3's rule grammar.
 //
+// The Prometheus operator's PodMonitor, ServiceMonitor and PrometheusRule (deploy/k8s/components/monitoring) decode
+// into the operator's own API types; monitoring.go adds the checks their CRD schema makes beyond the field names.
+//
 // Prints one line per object ("ok" or the errors) and exits 1 if any object failed.
 package main
 
@@ -39,6 +42,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
+
+	monitoringv1 "github.com/prometheus-operator/prometheus-operator/pkg/apis/monitoring/v1"
 	sigyaml "sigs.k8s.io/yaml"
 )
 
@@ -46,7 +51,7 @@ func newScheme() *runtime.Scheme {
 	scheme := runtime.NewScheme()
 	for _, add := range []func(*runtime.Scheme) error{
 		corev1.AddToScheme, appsv1.AddToScheme, batchv1.AddToScheme, policyv1.AddToScheme,
-		networkingv1.AddToScheme, rbacv1.AddToScheme, autoscalingv2.AddToScheme,
+		networkingv1.AddToScheme, rbacv1.AddToScheme, autoscalingv2.AddToScheme, monitoringv1.AddToScheme,
 	} {
 		if err := add(scheme); err != nil {
 			panic(err)
@@ -216,6 +221,8 @@ func semanticChecks(obj runtime.Object) []error {
 		if (o.Spec.MinAvailable == nil) == (o.Spec.MaxUnavailable == nil) {
 			errs = append(errs, field.Invalid(field.NewPath("spec"), "", "exactly one of minAvailable and maxUnavailable"))
 		}
+	default:
+		errs = append(errs, monitoringChecks(obj)...)
 	}
 	out := make([]error, 0, len(errs))
 	for _, e := range errs {
