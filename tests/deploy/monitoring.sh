@@ -7,12 +7,13 @@
 # Renders the dev overlay with the monitoring component (tests/deploy/monitoring/render), decodes every object
 # strictly (tests/deploy/validate, which knows the Prometheus operator's types), then tests/deploy/monitoring/check.py:
 # monitors cover every service, `promtool check rules` and `promtool test rules` (tests/deploy/monitoring/*.test.yaml),
-# every alert fires in a test and stays quiet in another, the dashboard's queries parse, and every metric name used
-# is one the services export. One line per check, then "monitoring-check: N passed, M failed"; exit 1 if any failed.
+# every alert fires in a test and stays quiet on healthy series, the dashboard's queries parse, and every metric
+# name used is one the services export. One line per check, then "monitoring-check: N passed, M failed"; exit 1 if
+# any failed, 77 (CTest: skipped) with a "SKIP tools: cannot get …" line for each tool that could not be had.
 #
-# Tools go to .cache/deploy-tools/ (git-ignored), as for tests/deploy/check.sh: promtool from the Go module proxy,
-# pinned below, built without service discovery (-tags remove_all_sd: a minute instead of many, and promtool's
-# rule commands do not need it); the validator; kustomize when kubectl is missing.
+# Tools go to .cache/deploy-tools/ (git-ignored), shared with tests/deploy/check.sh: promtool from the Go module
+# proxy, pinned below, built without service discovery (-tags remove_all_sd: about a minute instead of many, and
+# the rule commands do not use it); the validator; the Go toolchain and kustomize as check.sh gets them.
 # Environment: KD_BIN (default build/release/bin), KD_MONITORING_CHECK_BUDGET (default 600 seconds).
 set -uo pipefail
 
@@ -55,6 +56,21 @@ finish() {
 }
 
 # ------------------------------------------------------------------------------------------------ tools
+# As in tests/deploy/check.sh: every tool comes from a registry (Debian, the Go module proxy); one that cannot be
+# had is named and the check is skipped (exit 77, the test's SKIP_RETURN_CODE), never passed without it.
+unavailable=()
+cannot_have() { unavailable+=("$1"); }
+sudo_cmd=()
+[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
+apt_updated=0
+apt_install() {
+  if ((apt_updated == 0)); then
+    "${sudo_cmd[@]}" apt-get update -qq >/dev/null 2>&1 || true
+    apt_updated=1
+  fi
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
+}
+
 python=""
 for candidate in python3 /usr/bin/python3; do
   if command -v "$candidate" >/dev/null && "$candidate" -c 'import yaml' 2>/dev/null; then
@@ -63,49 +79,90 @@ for candidate in python3 /usr/bin/python3; do
   fi
 done
 if [[ -z $python ]]; then
-  sudo_cmd=()
-  [[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get update -qq >/dev/null 2>&1 || true
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends python3-yaml >/dev/null 2>&1 &&
-    /usr/bin/python3 -c 'import yaml' 2>/dev/null && python=/usr/bin/python3
+  apt_install python3-yaml && /usr/bin/python3 -c 'import yaml' 2>/dev/null && python=/usr/bin/python3
 fi
-[[ -n $python ]] || { fail tools "no python3 with PyYAML (apt-get install python3-yaml failed)"; finish; }
+[[ -n $python ]] || cannot_have "PyYAML (no python3 that imports yaml; apt-get install python3-yaml failed)"
 
-if ! command -v go >/dev/null && [[ -x /usr/local/go/bin/go ]]; then PATH="$PATH:/usr/local/go/bin"; fi
-command -v go >/dev/null || { fail tools "go is not installed (scripts/install-deps.sh installs it; promtool is built with it)"; finish; }
+# Go: the toolchain tests/deploy/check.sh pins (GO_TOOLCHAIN there, read from it: one number), fetched the same way
+# from the Go module proxy when the go found is older than the validator's go.mod asks (Debian bookworm's 1.19).
+# promtool v0.316.0 itself needs go 1.26.7.
+GO_TOOLCHAIN=$(sed -n 's/^GO_TOOLCHAIN=//p' "$repo/tests/deploy/check.sh")
+go=""
+for candidate in go /usr/local/go/bin/go /usr/lib/go/bin/go; do
+  if command -v "$candidate" >/dev/null; then
+    go=$(command -v "$candidate")
+    break
+  fi
+done
+if [[ -z $go ]] && apt_install golang-go && command -v go >/dev/null; then go=$(command -v go); fi
+if [[ -z $go ]]; then
+  cannot_have "go (none in PATH, /usr/local/go or /usr/lib/go; apt-get install golang-go failed)"
+else
+  go_needed=$(sed -n 's/^go //p' "$repo/tests/deploy/validate/go.mod")
+  go_have=$(GOTOOLCHAIN=local "$go" env GOVERSION 2>/dev/null)
+  go_have=${go_have#go}
+  if [[ $(printf '%s\n' "$go_needed" "$go_have" | sort -V | head -n1) != "$go_needed" ]]; then
+    toolchain="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$("$go" env GOHOSTOS)-$("$go" env GOHOSTARCH)"
+    dir="$GOMODCACHE/$toolchain"
+    if [[ ! -x $dir/bin/go ]]; then
+      if (cd "$work" && GOTOOLCHAIN=local timeout "$(left)" "$go" mod download "$toolchain") >"$work/toolchain.log" 2>&1 &&
+        chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*; then
+        :
+      else
+        cannot_have "go $GO_TOOLCHAIN (go ${go_have:-?} is older than $go_needed; $go mod download $toolchain: $(tail_of "$work/toolchain.log"))"
+      fi
+    fi
+    go="$dir/bin/go"
+  fi
+  if [[ -x $go ]]; then
+    PATH="$(dirname "$go"):$PATH"
+    export GOTOOLCHAIN=local
+  fi
+fi
+have_go() { [[ -x $go ]] && ((${#unavailable[@]} == 0)); }
 
-stamp="$cache/stamps/promtool-$PROMETHEUS_MODULE_VERSION-remove_all_sd"
-if [[ ! -f $stamp || ! -x $cache/bin/promtool ]]; then
-  if timeout "$(left)" go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" >"$work/promtool.log" 2>&1; then
-    touch "$stamp"
-  else
-    fail tools "promtool: $(tail_of "$work/promtool.log")"
-    finish
+if have_go; then
+  stamp="$cache/stamps/promtool-$PROMETHEUS_MODULE_VERSION-remove_all_sd"
+  if [[ ! -f $stamp || ! -x $cache/bin/promtool ]]; then
+    if timeout "$(left)" go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" >"$work/promtool.log" 2>&1; then
+      touch "$stamp"
+    else
+      cannot_have "promtool (go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION: $(tail_of "$work/promtool.log"))"
+    fi
   fi
 fi
 
 if command -v kubectl >/dev/null; then
   kustomize=(kubectl kustomize)
-else
+elif have_go; then
   stamp="$cache/stamps/kustomize-$KUSTOMIZE_VERSION"
   if [[ ! -f $stamp || ! -x $cache/bin/kustomize ]]; then
     if timeout "$(left)" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$work/kustomize.log" 2>&1; then
       touch "$stamp"
     else
-      fail tools "kustomize: $(tail_of "$work/kustomize.log")"
-      finish
+      cannot_have "kustomize $KUSTOMIZE_VERSION (no kubectl; go install: $(tail_of "$work/kustomize.log"))"
     fi
   fi
   kustomize=("$cache/bin/kustomize" build)
 fi
 
-# Its own binary name: tests/deploy/check.sh rebuilds `validate` each run, perhaps at this moment (ctest -j).
-if ! (cd "$repo/tests/deploy/validate" && timeout "$(left)" go build -o "$cache/bin/validate-monitoring" .) >"$work/validate.log" 2>&1; then
-  fail tools "building tests/deploy/validate: $(tail_of "$work/validate.log" 5)"
-  finish
+if have_go; then
+  # Its own binary name: tests/deploy/check.sh rebuilds `validate` each run, perhaps at this moment (ctest -j).
+  # Modules that cannot be downloaded are a missing tool; a build error is a failure.
+  if ! (cd "$repo/tests/deploy/validate" && timeout "$(left)" go mod download) >"$work/validate-mod.log" 2>&1; then
+    cannot_have "the Go modules of tests/deploy/validate (go mod download: $(tail_of "$work/validate-mod.log"))"
+  elif ! (cd "$repo/tests/deploy/validate" && timeout "$(left)" go build -o "$cache/bin/validate-monitoring" .) >"$work/validate.log" 2>&1; then
+    fail tools "building tests/deploy/validate: $(tail_of "$work/validate.log" 5)"
+    finish
+  fi
 fi
-promtool_version=$("$cache/bin/promtool" --version 2>&1 | sed -n 's/.*go version: *//p')
-ok tools "promtool (github.com/prometheus/prometheus $PROMETHEUS_MODULE_VERSION, $promtool_version, -tags remove_all_sd), ${kustomize[*]}, validate"
+
+if ((${#unavailable[@]})); then
+  for tool in "${unavailable[@]}"; do echo "SKIP tools: cannot get $tool"; done
+  echo "monitoring-check: skipped: ${#unavailable[@]} tool(s) could not be had ($((SECONDS - started))s)"
+  exit 77
+fi
+ok tools "promtool (github.com/prometheus/prometheus $PROMETHEUS_MODULE_VERSION, -tags remove_all_sd), $(go env GOVERSION), ${kustomize[*]}, validate"
 
 # ------------------------------------------------------------------------------------------- render, schema
 render_dir="$repo/tests/deploy/monitoring/render"
