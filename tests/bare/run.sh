@@ -122,7 +122,14 @@ cleanup() {
   remove_root "$root" && echo "bare: removed $root"
 }
 trap cleanup EXIT
-trap 'exit 130' INT TERM HUP
+interrupted() {
+  echo
+  echo "bare: interrupted (signal)"
+  rows+=("(interrupted while running the next step)")
+  failures=$((failures + 1))
+  report
+}
+trap interrupted INT TERM HUP
 
 # --------------------------------------------------------------------------------------------------- steps
 rows=()
@@ -132,11 +139,14 @@ step() {
   local name=$1 limit=$2 t0=$SECONDS status
   shift 2
   printf 'bare: %-16s ' "$name"
+  # In the background and waited for, so that a TERM or INT reaches the trap at once (bash defers it until a
+  # foreground command ends), and the trap's cleanup kills what runs in the root.
   if [[ $(type -t "$1") == file ]]; then
-    timeout --kill-after=30 "$limit" "$@" >"$logs/$name.log" 2>&1
+    timeout --kill-after=30 "$limit" "$@" >"$logs/$name.log" 2>&1 &
   else
-    step_limit=$limit "$@" >"$logs/$name.log" 2>&1
+    step_limit=$limit "$@" >"$logs/$name.log" 2>&1 &
   fi
+  wait $!
   status=$?
   local took=$((SECONDS - t0)) result=passed
   ((status == 124 || status == 137)) && result="timed out after ${limit}s"
