@@ -53,6 +53,12 @@ clean:
 bench:
 	bench/run.py
 
+# Bounded state: 2,000,000 orders through one partition, then each consumer restarted on its state
+# (restart time, peak memory, state on disk); report in bench/results/soak.{json,md}.
+.PHONY: soak
+soak:
+	bench/soak.py
+
 # Issue 14's proof (root, about half an hour): a bare Debian bookworm root from debootstrap, the checkout copied
 # in, then make demo, ctest -L unit and ctest -L deploy in it (tests/bare/run.sh); removed afterwards.
 .PHONY: bare-debian

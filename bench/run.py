@@ -10,7 +10,7 @@ Environment (defaults in brackets), as scripts/local/demo.sh:
   KD_VAR [<repo>/.var/bench]   wiped at start; logs, broker data, records of the run
   KD_BIN [<repo>/build/release/bin]     KD_SKIP_BUILD=1 uses the binaries there as they are
   KD_BROKERS, KD_KAFKA_PORT_BASE [9092], KD_KAFKA_CONTROLLER_PORT_BASE [19092]
-  KD_GATEWAY_PORT [8080], KD_ORDER_PORT_BASE [8100], KD_REPOSITORY_PORT_BASE [8110], KD_STATISTICS_PORT [8090]
+  KD_GATEWAY_PORT, KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env]
   KD_HELLO_PORT [8070] (the HTTP ceiling's server), KD_CATCHUP_PORT [KD_STATISTICS_PORT + 1]
   KD_BENCH_SECONDS [20]  length of each measured load phase; KD_BACKLOG [1000000] orders for the catch-up
   KD_BENCH_OUT [<repo>/bench/results]  where latest.json and latest.md go
@@ -37,10 +37,13 @@ VAR = Path(ENV.get("KD_VAR", REPO / ".var" / "bench"))
 BIN = Path(ENV.get("KD_BIN", REPO / "build" / "release" / "bin"))
 PORT_BASE = int(ENV.get("KD_KAFKA_PORT_BASE", "9092"))
 BROKERS = ENV.get("KD_BROKERS", ",".join(f"127.0.0.1:{PORT_BASE + i}" for i in range(3)))
-GATEWAY_PORT = int(ENV.get("KD_GATEWAY_PORT", "8080"))
-ORDER_BASE = int(ENV.get("KD_ORDER_PORT_BASE", "8100"))
-REPOSITORY_BASE = int(ENV.get("KD_REPOSITORY_PORT_BASE", "8110"))
-STATISTICS_PORT = int(ENV.get("KD_STATISTICS_PORT", "8090"))
+# The services' local ports: scripts/local/ports.env, the one place they are declared.
+LOCAL_PORTS = dict(line.split("=", 1) for line in (REPO / "scripts" / "local" / "ports.env").read_text().splitlines()
+                   if line.startswith("KD_"))
+GATEWAY_PORT = int(ENV.get("KD_GATEWAY_PORT", LOCAL_PORTS["KD_GATEWAY_PORT"]))
+ORDER_BASE = int(ENV.get("KD_ORDER_PORT_BASE", LOCAL_PORTS["KD_ORDER_PORT_BASE"]))
+REPOSITORY_BASE = int(ENV.get("KD_REPOSITORY_PORT_BASE", LOCAL_PORTS["KD_REPOSITORY_PORT_BASE"]))
+STATISTICS_PORT = int(ENV.get("KD_STATISTICS_PORT", LOCAL_PORTS["KD_STATISTICS_PORT"]))
 HELLO_PORT = int(ENV.get("KD_HELLO_PORT", "8070"))
 CATCHUP_PORT = int(ENV.get("KD_CATCHUP_PORT", str(STATISTICS_PORT + 1)))
 SECONDS = int(ENV.get("KD_BENCH_SECONDS", "20"))

@@ -13,10 +13,10 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-targets=(order_request order_record partition_request checkpoint shipment_ledger)
+targets=(order_request order_record partition_request figures dedupe_window)
 declare -A dictionary=(
   [order_request]=order [order_record]=order [partition_request]=partition_request
-  [checkpoint]=checkpoint [shipment_ledger]=shipment_ledger
+  [figures]=figures [dedupe_window]=none
 )
 
 seconds=${FUZZ_SECONDS:-20}

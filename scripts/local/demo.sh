@@ -12,7 +12,8 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
 export KD_VAR="${KD_VAR:-$repo/.var/demo}"
 export KD_BIN="${KD_BIN:-$repo/build/release/bin}"
-statistics_port="${KD_STATISTICS_PORT:-8090}"
+source "$here/ports.sh"
+statistics_port="$KD_STATISTICS_PORT"
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -36,7 +37,7 @@ trap cleanup EXIT
 if [[ "${KD_REUSE_CLUSTER:-0}" == 1 ]]; then
   export KD_TOPIC="${KD_TOPIC:-order-demo-$(date +%s)-$$}"
 else
-  for port in 9092 9093 9094 "${KD_GATEWAY_PORT:-8080}" "$statistics_port"; do
+  for port in 9092 9093 9094 "$KD_GATEWAY_PORT" "$statistics_port"; do
     if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       echo "demo: port $port is in use: is a cluster from 'make up' running? Run 'make down' first." >&2
       trap - EXIT

@@ -3,7 +3,8 @@
 # Writes "partition<TAB>http-status<TAB>body" per order to $1 (default: stdout only) and echoes the bodies
 # as the seed's curl loop does.
 set -euo pipefail
-gateway="${KD_GATEWAY_URL:-http://127.0.0.1:${KD_GATEWAY_PORT:-8080}}"
+source "$(dirname "${BASH_SOURCE[0]}")/ports.sh"
+gateway="${KD_GATEWAY_URL:-http://127.0.0.1:$KD_GATEWAY_PORT}"
 out="${1:-/dev/null}"
 : >"$out"
 for partition in 0 0 0 1 1 1 2 2 2; do

@@ -9,20 +9,21 @@
 #   services.sh status         one line per service
 #
 # Env (defaults in brackets): KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
-# KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT [8080];
-# KD_ORDER_PORT_BASE [8100]; KD_REPOSITORY_PORT_BASE [8110]; KD_STATISTICS_PORT [8090].
+# KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT,
+# KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env].
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 repo="$(cd "$here/../.." && pwd)"
+source "$here/ports.sh"
 var="${KD_VAR:-$repo/.var}"
 bin="${KD_BIN:-$repo/build/release/bin}"
 brokers="${KD_BROKERS:-127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094}"
 topic="${KD_TOPIC:-order}"
-gateway_port="${KD_GATEWAY_PORT:-8080}"
-order_base="${KD_ORDER_PORT_BASE:-8100}"
-repository_base="${KD_REPOSITORY_PORT_BASE:-8110}"
-statistics_port="${KD_STATISTICS_PORT:-8090}"
+gateway_port="$KD_GATEWAY_PORT"
+order_base="$KD_ORDER_PORT_BASE"
+repository_base="$KD_REPOSITORY_PORT_BASE"
+statistics_port="$KD_STATISTICS_PORT"
 partitions=3
 logs="$var/logs"
 run="$var/run"

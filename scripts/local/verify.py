@@ -128,7 +128,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--responses", required=True, type=Path, help="scenario.sh output")
     parser.add_argument("--logs", required=True, type=Path, help="directory of <service>.log files")
-    parser.add_argument("--stats-url", default="http://127.0.0.1:8090/stats")
+    parser.add_argument("--stats-url", required=True, help="statistics' GET /stats, e.g. http://127.0.0.1:8090/stats")
     parser.add_argument("--partitions", type=int, default=3)
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for consumers to log")
     parser.add_argument("--exact-stats", action="store_true",

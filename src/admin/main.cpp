@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "common/config.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/kafka/admin.hpp"
 
 int main(int argc, char** argv) {
@@ -14,7 +15,7 @@ int main(int argc, char** argv) {
 
   CLI::App app{"kafka-demo admin: manage the order topic", "kafka-demo-admin"};
   app.require_subcommand(1);
-  kd::bind_kafka_options(app, kafka);
+  kd::kafka::bind_client_options(app, kafka);
   app.add_option("--timeout-ms", timeout_ms, "How long to wait for the brokers")->envname("ADMIN_TIMEOUT_MS")->capture_default_str();
   auto* create = app.add_subcommand(
       "create-topic", "Create the topic and its dead-letter topic, or accept identical existing ones");

@@ -13,10 +13,10 @@ Result<RegionNames> RegionNames::parse(std::string_view comma_separated) {
                                                                                     : comma - start);
     const auto first = part.find_first_not_of(' ');
     const auto last = part.find_last_not_of(' ');
-    if (first == std::string_view::npos) return make_error(Errc::bad_request, "region names must not be empty");
+    if (first == std::string_view::npos) return make_error(Errc::config, "region names must not be empty");
     std::string name(part.substr(first, last - first + 1));
     if (std::find(names.begin(), names.end(), name) != names.end()) {
-      return make_error(Errc::bad_request, "region name '" + name + "' is given twice");
+      return make_error(Errc::config, "region name '" + name + "' is given twice");
     }
     names.push_back(std::move(name));
     if (comma == std::string_view::npos) break;

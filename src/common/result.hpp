@@ -20,6 +20,8 @@ enum class Errc {
   unavailable,             // a dependency (Kafka) cannot take the work now; retry later
   upstream_failed,         // a peer service failed or could not be reached; the work was not done
   outcome_unknown,         // the work was handed over but no answer came in time: it may or may not be done
+  config,                  // a setting is wrong or missing: fix the configuration, then start again
+  storage,                 // a local file or the state store failed (full disk, permissions, a lock held)
   internal,                // a bug or an impossible state
 };
 
@@ -46,6 +48,8 @@ constexpr unsigned http_status(Errc code) {
     case Errc::unavailable: return 503;
     case Errc::upstream_failed: return 502;
     case Errc::outcome_unknown: return 504;
+    case Errc::config: return 500;
+    case Errc::storage: return 500;
     case Errc::internal: return 500;
   }
   return 500;
@@ -63,6 +67,8 @@ constexpr const char* to_string(Errc code) {
     case Errc::unavailable: return "unavailable";
     case Errc::upstream_failed: return "upstream_failed";
     case Errc::outcome_unknown: return "outcome_unknown";
+    case Errc::config: return "config";
+    case Errc::storage: return "storage";
     case Errc::internal: return "internal";
   }
   return "internal";
@@ -78,15 +84,17 @@ class [[nodiscard]] Result {
   bool ok() const { return state_.index() == 0; }
   explicit operator bool() const { return ok(); }
 
-  T& value() & { assert(ok()); return std::get<0>(state_); }
-  const T& value() const& { assert(ok()); return std::get<0>(state_); }
-  T&& value() && { assert(ok()); return std::get<0>(std::move(state_)); }
+  // std::get checks in every build: reading the value of an error throws std::bad_variant_access
+  // instead of reading garbage.
+  T& value() & { return std::get<0>(state_); }
+  const T& value() const& { return std::get<0>(state_); }
+  T&& value() && { return std::get<0>(std::move(state_)); }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
   T& operator*() & { return value(); }
   const T& operator*() const& { return value(); }
 
-  const Error& error() const { assert(!ok()); return std::get<1>(state_); }
+  const Error& error() const { return std::get<1>(state_); }
 
  private:
   std::variant<T, Error> state_;

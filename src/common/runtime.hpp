@@ -4,7 +4,9 @@
 
 #include <CLI/CLI.hpp>
 #include <memory>
+#include <functional>
 #include <string>
+#include <string_view>
 
 #include "common/config.hpp"
 #include "common/log.hpp"
@@ -24,8 +26,15 @@ concept RunnableService = requires(asio::io_context& io, typename Service::Confi
   { service.drain() } -> std::same_as<asio::awaitable<void>>;
 };
 
-// Runs the io loop on the calling thread until `on_signal` (started by SIGINT/SIGTERM) completes.
+// Runs the io loop on the calling thread until `on_signal` (started by SIGINT/SIGTERM, or by
+// stop_with_failure) completes.
 void run_until_signal(asio::io_context& io, std::function<asio::awaitable<void>()> on_signal);
+
+// For a condition no retry mends (a consumer's state is of a topic that was recreated): shut down as on
+// SIGTERM, then exit with status 1, so the orchestrator shows a failing pod and its last error line.
+// Callable from any thread. Outside run_service (the in-process tests) it only logs and records it.
+void stop_with_failure(std::string_view reason);
+bool stopped_with_failure();
 
 template <RunnableService Service>
 int run_service(int argc, const char* const* argv) {
@@ -45,6 +54,7 @@ int run_service(int argc, const char* const* argv) {
       exit_code = 1;
     } else {
       run_until_signal(io, [&] { return (*service)->drain(); });
+      if (stopped_with_failure()) exit_code = 1;
     }
   }  // the service is destroyed here, before the io_context it uses
   log::shutdown();

@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/local_ports.hpp"
 #include "common/log.hpp"
 #include "common/pod_identity.hpp"
 
@@ -9,7 +10,7 @@ namespace kd::gateway {
 
 void Config::bind_options(CLI::App& app) {
   bind_common_options(app, common);
-  bind_http_options(app, http, "127.0.0.1:8080");
+  bind_server_options(app, http, local_listen(local_ports::kGateway));
   app.add_option("--partitions", partitions, "Partitions of the topic: one per region and order instance")
       ->envname("KAFKA_PARTITIONS")
       ->check(CLI::Range(1, 1000))
@@ -47,7 +48,7 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
 Service::Service(asio::io_context& io, const Config& config, std::vector<Url> order_urls, std::uint16_t node)
     : config_(config), order_urls_(std::move(order_urls)), factory_(node), client_(io, config.client),
       server_(io, config.http) {
-  add_probe_routes(server_, kName, [] { return true; });
+  add_probe_routes(server_, kName, always_ready);
   server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
 }
 

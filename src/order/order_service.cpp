@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/local_ports.hpp"
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/pod_identity.hpp"
@@ -10,18 +11,10 @@ namespace kd::order {
 
 void Config::bind_options(CLI::App& app) {
   bind_common_options(app, common);
-  bind_kafka_options(app, kafka);
-  // Empty: 127.0.0.1:(8100 + partition), so order-0..2 can share a laptop.
-  bind_http_options(app, http, "");
-  app.add_option_function<int>(
-         "--delivery-timeout-ms", [this](int ms) { delivery_timeout = std::chrono::milliseconds(ms); },
-         "Longest wait for Kafka to acknowledge an order before answering 503 (default 5000)")
-      ->envname("DELIVERY_TIMEOUT_MS")
-      ->check(CLI::Range(100, 300'000));
-  app.add_option("--linger-ms", linger_ms, "How long the producer waits to fill a batch")
-      ->envname("PRODUCER_LINGER_MS")
-      ->check(CLI::Range(0, 1000))
-      ->capture_default_str();
+  kafka::bind_client_options(app, kafka);
+  // Empty: 127.0.0.1 on the partition's local port (local_ports.hpp), so order-0..2 can share a laptop.
+  bind_server_options(app, http, "");
+  kafka::bind_producer_options(app, producer);
 }
 
 Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
@@ -54,11 +47,11 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   auto partition = resolve_partition(config.common.pod_name, current_hostname(), config.kafka.partitions);
   if (!partition) return partition.error();
   Config resolved = config;
-  if (resolved.http.listen.empty()) resolved.http.listen = "127.0.0.1:" + std::to_string(8100 + *partition);
+  if (resolved.http.listen.empty()) resolved.http.listen = local_listen(local_ports::kOrderBase + *partition);
   auto producer = kafka::Producer::create({.brokers = config.kafka.brokers,
                                            .client_id = "order-" + std::to_string(*partition),
-                                           .delivery_timeout = config.delivery_timeout,
-                                           .linger_ms = config.linger_ms,
+                                           .delivery_timeout = config.producer.delivery_timeout,
+                                           .linger_ms = config.producer.linger_ms,
                                            .extra = config.kafka.properties});
   if (!producer) return producer.error();
   return std::unique_ptr<Service>(new Service(io, resolved, *partition, std::move(*producer)));
@@ -72,7 +65,10 @@ Service::Service(asio::io_context& io, const Config& config, int partition, std:
       produce_seconds_(metrics::registry().histogram("kafka_produce_duration_seconds",
                                                      "Time from writing an order to Kafka's acknowledgement")),
       server_(io, config.http) {
-  add_probe_routes(server_, kName, [this] { return producer_->brokers_reachable(); });
+  add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
+    if (producer_->brokers_reachable()) return std::nullopt;
+    return "no Kafka broker reachable";
+  });
   queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length", "Writes waiting for Kafka's acknowledgement",
                                            [this] { return std::vector<std::pair<metrics::Labels, double>>{
                                                         {{}, static_cast<double>(producer_->pending())}}; });
@@ -81,7 +77,7 @@ Service::Service(asio::io_context& io, const Config& config, int partition, std:
 
 Status Service::start() {
   // Not fatal: with Kafka down at start the instance still starts, answers 503 and reports not ready.
-  if (auto warm = producer_->warm_up(config_.kafka.topic, config_.delivery_timeout); !warm) {
+  if (auto warm = producer_->warm_up(config_.kafka.topic, config_.producer.delivery_timeout); !warm) {
     log::warn("kafka not reachable yet", {{"error", warm.error().message}});
   }
   if (auto status = server_.start(); !status) return status;
@@ -92,7 +88,7 @@ Status Service::start() {
 asio::awaitable<void> Service::drain() {
   // Requests in flight are waiting for Kafka's acknowledgement; shutdown() lets them have it.
   co_await server_.shutdown(config_.common.shutdown_timeout);
-  producer_->flush(config_.delivery_timeout);
+  producer_->flush(config_.producer.delivery_timeout);
 }
 
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {

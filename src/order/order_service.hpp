@@ -7,6 +7,7 @@
 #include <string>
 
 #include "common/config.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/http/server.hpp"
 #include "common/ids.hpp"
 #include "common/kafka/producer.hpp"
@@ -19,8 +20,7 @@ struct Config {
   CommonSettings common;
   KafkaSettings kafka;
   HttpServerOptions http;
-  std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 5;  // measured by the benchmark: 1 ms kept librdkafka busy-polling for tiny batches
+  kafka::ProducerSettings producer;
 
   void bind_options(CLI::App& app);
 };

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-#include "common/durable_file.hpp"
 
 namespace kd::statistics {
 
@@ -51,22 +50,19 @@ std::string ShopFigures::to_json(const RegionNames& names, int partitions) const
       .dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
-struct CheckpointCodec {
-  static json encode(const Checkpoint& checkpoint) {
+struct FiguresCodec {
+  static json encode(const ShopFigures& shop) {
     json partitions = json::object();
-    for (const auto& [partition, figures] : checkpoint.figures.partitions_) {
+    for (const auto& [partition, figures] : shop.partitions_) {
       partitions[std::to_string(partition)] = {
           {"orders", figures.orders}, {"revenue", figures.revenue}, {"rejected", figures.rejected}};
     }
-    json next = json::object();
-    for (const auto& [partition, offset] : checkpoint.next) next[std::to_string(partition)] = offset;
-    return {{"version", 1}, {"next", next}, {"figures", partitions}};
+    return {{"version", 2}, {"figures", partitions}};
   }
 
   // Only what encode writes is read back. A number that is not a whole number from 0 to int64's largest
   // (a float, a sign, too many digits) would otherwise be converted by nlohmann::json: undefined behaviour
-  // for a float out of range, a silent wrap for a large unsigned, and a negative next offset would be a
-  // librdkafka logical offset (-1 is "the end") that skips records unread.
+  // for a float out of range, a silent wrap for a large unsigned, and a negative count makes no sense.
   static std::int64_t whole_number(const json& value, const std::string& what) {
     constexpr auto max = static_cast<std::uint64_t>(std::numeric_limits<std::int64_t>::max());
     if (value.is_number_unsigned() && value.get<std::uint64_t>() <= max) return value.get<std::int64_t>();
@@ -88,60 +84,53 @@ struct CheckpointCodec {
     return value;
   }
 
-  static Result<Checkpoint> decode(std::string_view text) {
+  static Result<ShopFigures> decode(std::string_view text) {
     const json parsed = json::parse(text.begin(), text.end(), nullptr, false);
-    const bool version_1 = parsed.is_object() && parsed.contains("version") && parsed["version"].is_number_integer() &&
-                           parsed["version"].get<std::int64_t>() == 1;
-    if (!version_1) {
-      return make_error(Errc::internal, "checkpoint is not a version 1 checkpoint");
+    const bool version_2 = parsed.is_object() && parsed.contains("version") && parsed["version"].is_number_integer() &&
+                           parsed["version"].get<std::int64_t>() == 2;
+    if (!version_2) {
+      return make_error(Errc::storage, "figures are not a version 2 snapshot");
     }
     try {
       // items() of an array would make partitions of its indexes.
-      if (!parsed.at("next").is_object() || !parsed.at("figures").is_object()) {
-        throw std::invalid_argument("next and figures must be objects");
-      }
-      Checkpoint checkpoint;
-      for (const auto& [key, offset] : parsed.at("next").items()) {
-        checkpoint.next[partition(key)] = whole_number(offset, "next offset");
-      }
+      if (!parsed.at("figures").is_object()) throw std::invalid_argument("figures must be an object");
+      ShopFigures shop;
       for (const auto& [key, figures] : parsed.at("figures").items()) {
-        checkpoint.figures.partitions_[partition(key)] = {whole_number(figures.at("orders"), "orders"),
-                                                          whole_number(figures.at("revenue"), "revenue"),
-                                                          whole_number(figures.at("rejected"), "rejected")};
+        shop.partitions_[partition(key)] = {whole_number(figures.at("orders"), "orders"),
+                                            whole_number(figures.at("revenue"), "revenue"),
+                                            whole_number(figures.at("rejected"), "rejected")};
       }
       // GET /stats adds the partitions up (total()): their sums must fit as well.
       constexpr auto max = std::numeric_limits<std::int64_t>::max();
       RegionFigures sum;
-      for (const auto& [key, figures] : checkpoint.figures.partitions_) {
+      for (const auto& [key, figures] : shop.partitions_) {
         if (figures.orders > max - sum.orders || figures.revenue > max - sum.revenue ||
             figures.rejected > max - sum.rejected) {
           throw std::invalid_argument("the figures of all partitions add up to more than 2^63-1");
         }
         sum = {sum.orders + figures.orders, sum.revenue + figures.revenue, sum.rejected + figures.rejected};
       }
-      return checkpoint;
+      return shop;
     } catch (const std::exception& e) {
-      return make_error(Errc::internal, std::string("checkpoint is malformed: ") + e.what());
+      return make_error(Errc::storage, std::string("figures are malformed: ") + e.what());
     }
   }
 };
 
-std::string encode(const Checkpoint& checkpoint) { return CheckpointCodec::encode(checkpoint).dump(); }
-Result<Checkpoint> decode_checkpoint(std::string_view text) { return CheckpointCodec::decode(text); }
+std::string encode(const ShopFigures& figures) { return FiguresCodec::encode(figures).dump(); }
+Result<ShopFigures> decode_figures(std::string_view text) { return FiguresCodec::decode(text); }
 
-Status save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint) {
-  return write_file_atomically(path, encode(checkpoint));
-}
+std::string ShopFigures::snapshot() const { return encode(*this); }
 
-Result<std::optional<Checkpoint>> load_checkpoint(const std::filesystem::path& path) {
-  auto text = read_file(path);
-  if (!text) {
-    if (text.error().code == Errc::not_found) return std::optional<Checkpoint>();
-    return text.error();
+Status ShopFigures::restore(std::string_view snapshot) {
+  if (snapshot.empty()) {
+    partitions_.clear();
+    return Ok{};
   }
-  auto checkpoint = decode_checkpoint(*text);
-  if (!checkpoint) return make_error(Errc::internal, path.string() + ": " + checkpoint.error().message);
-  return std::optional<Checkpoint>(std::move(*checkpoint));
+  auto decoded = decode_figures(snapshot);
+  if (!decoded) return decoded.error();
+  partitions_ = std::move(decoded->partitions_);
+  return Ok{};
 }
 
 }  // namespace kd::statistics

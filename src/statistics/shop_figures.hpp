@@ -1,15 +1,14 @@
-// The shop's figures per region, and the checkpoint that keeps them exact across restarts: figures and
-// the consumer positions they include are saved together, atomically, so a restart resumes reading at
-// exactly the first record the saved figures do not count.
+// The shop's figures per region: what statistics does with each order. A plain class the consumer loop
+// drives (it sees each order once, deduplicated); its snapshot is saved with the positions it includes,
+// in one transaction, so a restart resumes at exactly the first record the saved figures do not count.
 #pragma once
 
 #include <cstdint>
-#include <filesystem>
 #include <map>
 #include <optional>
 #include <string>
 
-#include "common/kafka/consumer.hpp"
+#include "common/consumer/handler.hpp"
 #include "common/order.hpp"
 #include "common/regions.hpp"
 #include "common/result.hpp"
@@ -23,33 +22,31 @@ struct RegionFigures {
   friend bool operator==(const RegionFigures&, const RegionFigures&) = default;
 };
 
-class ShopFigures {
+class ShopFigures final : public consumer::Handler {
  public:
   void count(int partition, const Order& order);
   void reject(int partition);
+
+  void on_order(int partition, std::int64_t, const Order& order) override { count(partition, order); }
+  void on_rejected(int partition, std::int64_t) override { reject(partition); }
+  // {"version":2,"figures":{"0":{"orders":3,"revenue":1500,"rejected":0},…}}
+  std::string snapshot() const override;
+  Status restore(std::string_view snapshot) override;
+
   const std::map<int, RegionFigures>& by_partition() const { return partitions_; }
   RegionFigures total() const;
   // {"regions":[{"partition":0,"region":"陕北","orders":3,"revenue":1500,"rejected":0},…],"total":{…}};
   // every partition in [0, partitions) appears, with zeros if it has no orders yet.
   std::string to_json(const RegionNames& names, int partitions) const;
-  friend bool operator==(const ShopFigures&, const ShopFigures&) = default;
+  friend bool operator==(const ShopFigures& a, const ShopFigures& b) { return a.partitions_ == b.partitions_; }
 
  private:
-  friend struct CheckpointCodec;
+  friend struct FiguresCodec;
   std::map<int, RegionFigures> partitions_;
 };
 
-struct Checkpoint {
-  kafka::Positions next;  // partition -> first offset not yet counted
-  ShopFigures figures;
-  friend bool operator==(const Checkpoint&, const Checkpoint&) = default;
-};
-
-std::string encode(const Checkpoint& checkpoint);
-Result<Checkpoint> decode_checkpoint(std::string_view text);
-
-Status save_checkpoint(const std::filesystem::path& path, const Checkpoint& checkpoint);
-// Nothing when no checkpoint was ever saved; an error when one exists but cannot be read.
-Result<std::optional<Checkpoint>> load_checkpoint(const std::filesystem::path& path);
+std::string encode(const ShopFigures& figures);
+// Errors are storage errors: the text is what the state held.
+Result<ShopFigures> decode_figures(std::string_view text);
 
 }  // namespace kd::statistics

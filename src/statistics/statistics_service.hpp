@@ -1,19 +1,14 @@
 // Statistics: consumes every partition, keeps exact per-region figures, serves them at GET /stats.
 #pragma once
 
-#include <atomic>
-#include <filesystem>
-#include <map>
 #include <memory>
-#include <mutex>
-#include <thread>
+#include <string>
 
 #include "common/config.hpp"
+#include "common/kafka/settings.hpp"
+#include "common/consumer/consumer_loop.hpp"
 #include "common/http/server.hpp"
-#include "common/kafka/consumer.hpp"
-#include "common/kafka/dead_letters.hpp"
-#include "common/metrics.hpp"
-#include "common/recent_ids.hpp"
+#include "common/published.hpp"
 #include "common/regions.hpp"
 #include "statistics/shop_figures.hpp"
 
@@ -23,17 +18,13 @@ struct Config {
   CommonSettings common;
   KafkaSettings kafka;
   HttpServerOptions http;
+  consumer::ConsumerSettings consumer{.group_id = "statistics", .batch_size = 1000};
   std::string regions{kDefaultRegions};
-  std::filesystem::path state_dir = "/tmp/kafka-demo";
-  std::string group_id = "statistics";
-  std::size_t batch_size = 1000;
+  // Figures carry no side effect, so they are saved on a timer, not per batch.
   std::chrono::milliseconds checkpoint_interval{200};
-  std::size_t dedupe_window = 50'000;  // newest order ids remembered per partition
 
   void bind_options(CLI::App& app);
 };
-
-std::filesystem::path checkpoint_path(const Config& config);
 
 class Service {
  public:
@@ -41,30 +32,19 @@ class Service {
   static constexpr const char* kName = "statistics";
 
   static Result<std::unique_ptr<Service>> create(asio::io_context& io, const Config& config);
-  ~Service();
   Status start();
   asio::awaitable<void> drain();
   std::uint16_t port() const { return server_.port(); }
 
  private:
-  Service(asio::io_context& io, const Config& config, RegionNames regions, Checkpoint checkpoint,
-          std::unique_ptr<kafka::Consumer> consumer, std::unique_ptr<kafka::DeadLetters> dead_letters);
-  void consume(std::stop_token stop);
-  void count(const kafka::RecordBatch& batch, std::stop_token stop);
-  void checkpoint();
+  Service(asio::io_context& io, const Config& config, RegionNames regions);
 
   Config config_;
   RegionNames regions_;
-  std::filesystem::path checkpoint_path_;
-  std::mutex state_mutex_;  // the consumer thread writes, GET /stats reads
-  Checkpoint state_;        // live figures and positions; saved every checkpoint_interval
-  std::unique_ptr<kafka::Consumer> consumer_;
-  std::unique_ptr<kafka::DeadLetters> dead_letters_;
-  std::map<int, RecentIds> recent_;  // per partition; the consumer thread's own
-  std::atomic<bool> consuming_{false};
+  ShopFigures figures_;                  // the consumer thread's own
+  Published<std::string> stats_json_;    // what GET /stats answers
   HttpServer server_;
-  metrics::GaugeRegistration lag_gauge_;
-  std::jthread consumer_thread_;  // last: joined first
+  std::unique_ptr<consumer::ConsumerLoop> loop_;  // after figures_: stopped before they go
 };
 
 }  // namespace kd::statistics

@@ -5,6 +5,7 @@
 #include <set>
 
 #include "cluster_fixture.hpp"
+#include "common/consumer/state_store.hpp"
 #include "repository/repository_service.hpp"
 #include "statistics/statistics_service.hpp"
 
@@ -17,8 +18,8 @@ repository::Config repository_config(const std::string& topic, int partition, co
   config.kafka.brokers = brokers();
   config.kafka.topic = topic;
   config.http.listen = "127.0.0.1:0";
-  config.state_dir = state;
-  config.group_id = "repository-" + topic;
+  config.consumer.state_dir = state;
+  config.consumer.group_id = "repository-" + topic;
   return config;
 }
 
@@ -26,20 +27,29 @@ nlohmann::json shipments(Running<repository::Service>& warehouse) {
   return nlohmann::json::parse(call(http::verb::get, warehouse->port(), "/shipments").body);
 }
 
-std::vector<std::string> ledger_ids(const std::filesystem::path& file) {
+// The orders the warehouse's saved state says it shipped (its dedupe window: here, every one).
+std::vector<std::string> shipped_ids(const std::filesystem::path& state, const std::string& topic, int partition) {
   std::vector<std::string> ids;
-  std::ifstream in(file);
-  std::string offset, id;
-  while (in >> offset >> id) {
-    if (id != "-") ids.push_back(id);
+  auto store = consumer::StateStore::open(state, topic);
+  if (!store) {
+    ADD_FAILURE() << store.error().message;
+    return ids;
   }
+  auto saved = (*store)->load();
+  if (!saved) {
+    ADD_FAILURE() << saved.error().message;
+    return ids;
+  }
+  for (const auto& entry : saved->windows[partition]) ids.push_back(std::to_string(entry.key));
   return ids;
 }
+
+std::string readiness(std::uint16_t port) { return call(http::verb::get, port, "/readyz").body; }
 
 TEST(Repository, ShipsOnlyItsPartitionResumesAfterRestartAndNeverShipsTwice) {
   const auto topic = fresh_topic("repository-resume");
   const auto state = fresh_dir("repository-resume");
-  const auto ledger = state / ("repository-" + topic + "-2.ledger");
+  const auto state_file = state / ("repository-" + topic + "-2.db");
   produce(topic, 2, {order_json("1001", 10), order_json("1002", 20), order_json("1003", 30)});
   produce(topic, 0, {order_json("9001", 10)});  // another region's order: not this warehouse's
 
@@ -48,7 +58,7 @@ TEST(Repository, ShipsOnlyItsPartitionResumesAfterRestartAndNeverShipsTwice) {
     ASSERT_TRUE(warehouse.ok()) << warehouse.error();
     ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
     EXPECT_EQ(shipments(warehouse)["shipped"], 3);
-  }  // graceful stop: ledger synced, offset committed
+  }  // graceful stop: state saved, offset committed
 
   // While it is down: two new orders, and a copy of one already shipped (as a replay would write it).
   produce(topic, 2, {order_json("1004", 40), order_json("1002", 20), order_json("1005", 50)});
@@ -58,11 +68,11 @@ TEST(Repository, ShipsOnlyItsPartitionResumesAfterRestartAndNeverShipsTwice) {
     ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 6; }));
     EXPECT_EQ(shipments(warehouse)["shipped"], 5);
   }
-  const auto ids = ledger_ids(ledger);
+  const auto ids = shipped_ids(state_file, topic, 2);
   EXPECT_EQ(ids, (std::vector<std::string>{"1001", "1002", "1003", "1004", "1005"}));
 }
 
-TEST(Repository, WithoutItsLedgerResumesFromTheCommittedOffset) {
+TEST(Repository, WithoutItsStateResumesFromTheCommittedOffset) {
   const auto topic = fresh_topic("repository-commit");
   const auto state = fresh_dir("repository-commit");
   produce(topic, 1, {order_json("2001", 10), order_json("2002", 20)});
@@ -86,11 +96,11 @@ TEST(Repository, CommitsItsPositionWithinTheIntervalWhileIdle) {
   const auto state = fresh_dir("repository-idle-commit");
   produce(topic, 0, {order_json("6001", 10), order_json("6002", 20), order_json("6003", 30)});
   auto config = repository_config(topic, 0, state);
-  config.commit_interval = std::chrono::milliseconds(300);
+  config.consumer.commit_interval = std::chrono::milliseconds(300);
   Running<repository::Service> warehouse(config);
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
   ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
-  auto reader = kafka::Consumer::create({.brokers = brokers(), .group_id = config.group_id, .topic = topic});
+  auto reader = kafka::Consumer::create({.brokers = brokers(), .group_id = config.consumer.group_id, .topic = topic});
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   EXPECT_TRUE(eventually([&] {
     const auto committed = (*reader)->committed({0}, std::chrono::seconds(5));
@@ -154,8 +164,8 @@ statistics::Config statistics_config(const std::string& topic, const std::filesy
   config.kafka.brokers = brokers();
   config.kafka.topic = topic;
   config.http.listen = "127.0.0.1:0";
-  config.state_dir = state;
-  config.group_id = "statistics-" + topic;
+  config.consumer.state_dir = state;
+  config.consumer.group_id = "statistics-" + topic;
   config.checkpoint_interval = 50ms;
   return config;
 }
@@ -216,7 +226,7 @@ TEST(Statistics, CountsAnOrderKafkaHoldsTwiceOnceEvenAcrossARestart) {
     ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 2; }));
     std::this_thread::sleep_for(300ms);  // a checkpoint after the copy
   }
-  // After the restart, a copy of an order counted before it is still recognised, from the window re-read.
+  // After the restart, a copy of an order counted before it is still recognised, from the saved window.
   produce(topic, 1, {order_json("6002", 200), order_json("6003", 300)});
   Running<statistics::Service> service(statistics_config(topic, state));
   ASSERT_TRUE(service.ok()) << service.error();
@@ -226,6 +236,67 @@ TEST(Statistics, CountsAnOrderKafkaHoldsTwiceOnceEvenAcrossARestart) {
   EXPECT_EQ(figures["total"]["orders"], 3);
   EXPECT_EQ(figures["total"]["revenue"], 600);
   EXPECT_EQ(figures["total"]["rejected"], 0);
+}
+
+// Two processes for one partition's state (a stale pod, a force-deleted one still running) must not both
+// ship: the second refuses to start and says why.
+TEST(Repository, ASecondInstanceOfTheSameStateRefusesToStart) {
+  const auto topic = fresh_topic("repository-two-writers");
+  const auto state = fresh_dir("repository-two-writers");
+  Running<repository::Service> first(repository_config(topic, 0, state));
+  ASSERT_TRUE(first.ok()) << first.error();
+  Running<repository::Service> second(repository_config(topic, 0, state));
+  ASSERT_FALSE(second.ok());
+  EXPECT_NE(second.error().find("in use by another process"), std::string::npos) << second.error();
+}
+
+// Records deleted before the warehouse handled them (retention while it was down) are a loud gap: an
+// error line and a metric naming the range, and the orders after it are still shipped.
+TEST(Repository, RecordsDeletedBeforeTheyWereHandledAreAReportedGap) {
+  const auto topic = fresh_topic("repository-gap");
+  const auto state = fresh_dir("repository-gap");
+  produce(topic, 1, {order_json("7001", 10), order_json("7002", 20)});
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 1, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 2; }));
+  }
+  produce(topic, 1, {order_json("7003", 30), order_json("7004", 40), order_json("7005", 50)});
+  ASSERT_TRUE(kafka::delete_records_before(brokers(), topic, 1, 4, {}, 10s).ok());  // 7003 and 7004 never seen
+  const auto gap_records = [](std::uint16_t port) {
+    const auto metrics = call(http::verb::get, port, "/metrics").body;
+    const std::string series = "kafka_offset_gap_records_total{partition=\"1\"} ";
+    const auto at = metrics.find(series);
+    return at == std::string::npos ? -1 : std::stoll(metrics.substr(at + series.size()));
+  };
+  Running<repository::Service> warehouse(repository_config(topic, 1, state));
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  const auto before = gap_records(warehouse->port());
+  ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 5; }));
+  EXPECT_EQ(shipments(warehouse)["shipped"], 3);
+  EXPECT_EQ(gap_records(warehouse->port()) - before, 2) << "offsets 2 and 3 were never handled";
+}
+
+// A topic deleted and recreated under the same name is not the topic the state was saved from: the
+// warehouse stops consuming and says so (as a process it exits with status 1), never resuming in it.
+TEST(Repository, ARecreatedTopicIsRefusedNotResumed) {
+  const auto topic = fresh_topic("repository-recreated");
+  const auto state = fresh_dir("repository-recreated");
+  produce(topic, 0, {order_json("8001", 10), order_json("8002", 20), order_json("8003", 30)});
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 0, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
+  }
+  ASSERT_TRUE(kafka::delete_topic(brokers(), topic, {}, 30s).ok());
+  ASSERT_TRUE(eventually([&] { return !kafka::partition_count(brokers(), topic, {}, 2s).ok(); }, 60s)) << "still there";
+  ASSERT_TRUE(kafka::ensure_topic(brokers(), {.name = topic, .partitions = 3, .replication_factor = 2}, {}, 30s).ok());
+  produce(topic, 0, {order_json("8101", 10)});
+  Running<repository::Service> warehouse(repository_config(topic, 0, state));
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  ASSERT_TRUE(eventually([&] { return readiness(warehouse->port()).find("deleted and recreated") != std::string::npos; }))
+      << readiness(warehouse->port());
+  EXPECT_EQ(shipments(warehouse)["shipped"], 3) << "nothing of the new topic shipped";
 }
 
 }  // namespace

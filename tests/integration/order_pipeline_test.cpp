@@ -51,7 +51,7 @@ TEST(OrderService, RefusesToStartOnAPartitionTheTopicDoesNotHave) {
 TEST(OrderService, AnswersServiceUnavailableWithinTheDeliveryTimeoutWhenKafkaIsDown) {
   auto config = order_config("order", 0);
   config.kafka.brokers = "127.0.0.1:1";  // nothing listens there
-  config.delivery_timeout = 1500ms;
+  config.producer.delivery_timeout = 1500ms;
   Running<order::Service> order(config);
   ASSERT_TRUE(order.ok()) << order.error();
   const auto begin = std::chrono::steady_clock::now();

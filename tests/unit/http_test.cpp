@@ -94,7 +94,10 @@ class HttpTest : public ::testing::Test {
   void start_server(HttpServerOptions options = {}) {
     options.listen = "127.0.0.1:0";
     server_ = std::make_unique<HttpServer>(io_, options);
-    add_probe_routes(*server_, "unit-test", [this] { return ready_.load(); });
+    add_probe_routes(*server_, "unit-test", [this]() -> std::optional<std::string> {
+      if (ready_.load()) return std::nullopt;
+      return "the test says so";
+    });
     server_->route(http::verb::post, "/echo", [](HttpRequest request) -> asio::awaitable<HttpResponse> {
       co_return HttpResponse::json(json{{"path", request.path},
                                         {"query", request.query},
@@ -227,6 +230,7 @@ TEST_F(HttpTest, ReadyzFollowsTheReadyCallback) {
   answer = raw_exchange(server_->port(), get_request("/readyz"));
   ASSERT_TRUE(answer.complete) << answer.raw;
   EXPECT_EQ(answer.status, 503u);
+  EXPECT_NE(answer.raw.find(R"("reason":"the test says so")"), std::string::npos) << "readiness says why";
   ready_ = true;
   answer = raw_exchange(server_->port(), get_request("/readyz"));
   EXPECT_EQ(answer.status, 200u);
@@ -591,7 +595,7 @@ TEST(HttpServer, BadListenStringIsAnError) {
   HttpServer server(io, HttpServerOptions{.listen = "nonsense"});
   auto started = server.start();
   ASSERT_FALSE(started.ok());
-  EXPECT_EQ(started.error().code, Errc::bad_request);
+  EXPECT_EQ(started.error().code, Errc::config);
 }
 
 // ---------------------------------------------------------------- parsing

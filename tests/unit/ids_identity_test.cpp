@@ -172,7 +172,7 @@ TEST(ResolvePartition, HostnameUsedWhenPodNameEmpty) {
 TEST(ResolvePartition, OrdinalBeyondPartitionsIsAnErrorNamingTheCount) {
   auto partition = resolve_partition("order-3", "", 3);
   ASSERT_FALSE(partition.ok());
-  EXPECT_EQ(partition.error().code, Errc::bad_request);
+  EXPECT_EQ(partition.error().code, Errc::config);
   EXPECT_NE(partition.error().message.find("3 partitions"), std::string::npos) << partition.error().message;
   EXPECT_NE(partition.error().message.find("order-3"), std::string::npos) << partition.error().message;
 
@@ -184,7 +184,7 @@ TEST(ResolvePartition, OrdinalBeyondPartitionsIsAnErrorNamingTheCount) {
 TEST(ResolvePartition, NameWithoutOrdinalGivesClearError) {
   auto partition = resolve_partition("order", "ignored-1", 3);
   ASSERT_FALSE(partition.ok());
-  EXPECT_EQ(partition.error().code, Errc::bad_request);
+  EXPECT_EQ(partition.error().code, Errc::config);
   EXPECT_NE(partition.error().message.find("POD_NAME"), std::string::npos) << partition.error().message;
   EXPECT_NE(partition.error().message.find("'order'"), std::string::npos) << partition.error().message;
 
@@ -225,7 +225,7 @@ TEST(Regions, EmptyAndDuplicateNamesAreRejected) {
   for (const char* text : {"", " ", "a,,b", "a,b,", ",a", "a, ,b"}) {
     auto names = RegionNames::parse(text);
     ASSERT_FALSE(names.ok()) << "'" << text << "'";
-    EXPECT_EQ(names.error().code, Errc::bad_request);
+    EXPECT_EQ(names.error().code, Errc::config);
     EXPECT_NE(names.error().message.find("empty"), std::string::npos) << names.error().message;
   }
   for (const char* text : {"a,a", "a,b, a", "陕北,关中,陕北"}) {

@@ -264,8 +264,8 @@ TEST_F(ConfigTest, FlagsAreRead) {
   EXPECT_EQ(config_.http.body_limit, 1024u);
   EXPECT_EQ(config_.http.request_timeout, std::chrono::milliseconds(2000));
   EXPECT_EQ(config_.http.idle_timeout, std::chrono::milliseconds(3000));
-  EXPECT_EQ(config_.delivery_timeout, std::chrono::milliseconds(700));
-  EXPECT_EQ(config_.linger_ms, 5);
+  EXPECT_EQ(config_.producer.delivery_timeout, std::chrono::milliseconds(700));
+  EXPECT_EQ(config_.producer.linger_ms, 5);
 }
 
 TEST_F(ConfigTest, BadValuesExitWith2NamingTheFlag) {
@@ -333,7 +333,7 @@ TEST(KafkaProperty, Parse) {
   for (const char* bad : {"", "novalue", "=v"}) {
     auto parsed = kafka::parse_property(bad);
     ASSERT_FALSE(parsed.ok()) << bad;
-    EXPECT_EQ(parsed.error().code, Errc::bad_request);
+    EXPECT_EQ(parsed.error().code, Errc::config);
   }
 }
 

@@ -40,8 +40,10 @@ class HttpClient {
   HttpClient(asio::io_context& io, HttpClientOptions options);
   ~HttpClient();
 
-  // POSTs body and returns whatever status the peer answered. Errors are transport failures only
-  // (upstream_failed: cannot resolve or connect, connection broken, no answer within the timeout).
+  // POSTs body and returns whatever status the peer answered. Errors are transport failures only:
+  // upstream_failed when the request certainly did not reach the peer (cannot resolve or connect),
+  // outcome_unknown once it may have (the connection broke, or no answer within the timeout: the peer
+  // may have acted on it, so it is never resent).
   asio::awaitable<Result<ClientResponse>> post(const Url& url, std::string body, std::string content_type);
 
   std::size_t idle_connections() const;

@@ -1,5 +1,6 @@
 #include "common/http/server.hpp"
 
+#include <CLI/CLI.hpp>
 #include <array>
 #include <nlohmann/json.hpp>
 
@@ -21,41 +22,8 @@ std::string error_body(Errc code, std::string_view message) {
 
 }  // namespace
 
-bool has_media_type(std::string_view content_type, std::string_view media_type) {
-  const auto first = content_type.find_first_not_of(' ');
-  if (first == std::string_view::npos) return false;
-  content_type.remove_prefix(first);
-  if (content_type.size() < media_type.size()) return false;
-  for (std::size_t i = 0; i < media_type.size(); ++i) {
-    if (std::tolower(static_cast<unsigned char>(content_type[i])) != media_type[i]) return false;
-  }
-  return content_type.size() == media_type.size() || content_type[media_type.size()] == ';' ||
-         content_type[media_type.size()] == ' ';
-}
-
 HttpResponse HttpResponse::from_error(const Error& error) {
   return json(error_body(error.code, error.message), http_status(error.code));
-}
-
-Result<tcp::endpoint> parse_listen_address(const std::string& listen) {
-  const auto colon = listen.rfind(':');
-  if (colon == std::string::npos) return make_error(Errc::bad_request, "listen address '" + listen + "' needs host:port");
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
-  if (host == "localhost") host = "127.0.0.1";
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(host, ec);
-  if (ec) return make_error(Errc::bad_request, "listen address '" + listen + "': '" + host + "' is not an IP address");
-  unsigned long port = 0;
-  try {
-    std::size_t used = 0;
-    port = std::stoul(listen.substr(colon + 1), &used);
-    if (used != listen.size() - colon - 1 || port > 65535) throw std::out_of_range("port");
-  } catch (const std::exception&) {
-    return make_error(Errc::bad_request, "listen address '" + listen + "' has no valid port");
-  }
-  return tcp::endpoint(address, static_cast<std::uint16_t>(port));
 }
 
 struct HttpServer::Session {
@@ -113,7 +81,26 @@ asio::awaitable<bool> HttpServer::shutdown(std::chrono::milliseconds grace) {
   co_return in_flight_.load() == 0;
 }
 
-void add_probe_routes(HttpServer& server, std::string name, std::function<bool()> ready) {
+void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen) {
+  http.listen = default_listen;
+  app.add_option("--listen", http.listen, "host:port the HTTP API listens on")->envname("LISTEN")->capture_default_str();
+  app.add_option("--body-limit", http.body_limit, "Largest request body in bytes; larger gets 413")
+      ->envname("HTTP_BODY_LIMIT")
+      ->check(CLI::Range(std::size_t{64}, std::size_t{16} << 20))
+      ->capture_default_str();
+  app.add_option_function<int>(
+         "--request-timeout-ms", [&http](int ms) { http.request_timeout = std::chrono::milliseconds(ms); },
+         "Longest time to receive one request from its first byte (default 10000)")
+      ->envname("HTTP_REQUEST_TIMEOUT_MS")
+      ->check(CLI::Range(100, 600'000));
+  app.add_option_function<int>(
+         "--idle-timeout-ms", [&http](int ms) { http.idle_timeout = std::chrono::milliseconds(ms); },
+         "Longest time a keep-alive connection may sit idle (default 60000)")
+      ->envname("HTTP_IDLE_TIMEOUT_MS")
+      ->check(CLI::Range(100, 3'600'000));
+}
+
+void add_probe_routes(HttpServer& server, std::string name, NotReadyReason not_ready) {
   server.route(http::verb::get, "/", [name](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::text(name);
   });
@@ -123,9 +110,10 @@ void add_probe_routes(HttpServer& server, std::string name, std::function<bool()
   server.route(http::verb::get, "/metrics", [](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse{200, metrics::registry().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
   });
-  server.route(http::verb::get, "/readyz", [ready = std::move(ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
-    if (ready()) co_return HttpResponse::json(R"({"status":"ready"})");
-    co_return HttpResponse::json(R"({"status":"not ready"})", 503);
+  server.route(http::verb::get, "/readyz", [not_ready = std::move(not_ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
+    const auto reason = not_ready();
+    if (!reason) co_return HttpResponse::json(R"({"status":"ready"})");
+    co_return HttpResponse::json(nlohmann::json{{"status", "not ready"}, {"reason", *reason}}.dump(), 503);
   });
 }
 
@@ -149,106 +137,131 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
   beast::flat_buffer buffer;
   boost::system::error_code ec;
   while (!stopping_) {
-    // Wait for the first byte of the next request under the idle timeout, then read the whole request
-    // under the (shorter) request timeout, so a slow sender cannot hold a connection open forever.
-    if (buffer.size() == 0) {
-      session->stream.expires_after(options_.idle_timeout);
-      const auto n = co_await session->stream.async_read_some(buffer.prepare(4096),
-                                                              asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      buffer.commit(n);
-    }
+    if (!co_await wait_for_request(session, buffer)) break;
     session->busy = true;
     http::request_parser<http::string_body> parser;
     parser.header_limit(kHeaderLimit);
     parser.body_limit(options_.body_limit);
     co_await read_request(session, buffer, parser, ec);
 
-    HttpResponse answer;
-    bool keep_alive = false;
-    bool head = false;
-    unsigned version = 11;
     // Labels for the request metrics: only known routes and methods, so a scan of random paths or
     // invented methods cannot grow them.
-    std::string route = "unmatched";
-    std::string method = "-";
+    Exchange exchange;
     const auto began = std::chrono::steady_clock::now();
-    if (ec == http::error::body_limit) {
-      answer = HttpResponse::from_error(make_error(
-          Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
-    } else if (ec == http::error::header_limit) {
-      answer = HttpResponse::from_error(make_error(
-          Errc::header_too_large, "request line and headers are larger than " +
-                                      std::to_string(kHeaderLimit) + " bytes"));
-    } else if (ec == asio::error::operation_aborted && session->timed_out) {
-      answer = HttpResponse::from_error(
-          make_error(Errc::request_timeout, "request was not received within " +
-                                                std::to_string(options_.request_timeout.count()) +
-                                                " ms of its first byte"));
-    } else if (ec == http::error::partial_message) {
-      // The client shut down its side mid-request; it may still read the answer.
-      answer = HttpResponse::from_error(make_error(
-          Errc::bad_request, "request ended before it was complete (headers cut off, or a body shorter than its "
-                             "Content-Length)"));
-    } else if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
-               ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
-      break;  // nothing to answer: the peer went away, or the server is stopping
-    } else if (ec) {
-      answer = HttpResponse::from_error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+    if (ec) {
+      auto answer = answer_read_error(ec, *session);
+      if (!answer) break;  // nothing to answer: the peer went away, or the server is stopping
+      exchange.answer = std::move(*answer);
     } else if (auto host = check_host(parser.get()); !host) {
-      answer = HttpResponse::from_error(host.error());
+      exchange.answer = HttpResponse::from_error(host.error());
     } else {
       auto message = parser.release();
-      version = message.version();
-      keep_alive = message.keep_alive();
-      head = message.method() == http::verb::head;
-      HttpRequest request;
-      request.method = message.method();
-      const std::string_view target(message.target().data(), message.target().size());
-      const auto question = target.find('?');
-      request.path = std::string(target.substr(0, question));
-      if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
-      request.content_type = std::string(message[http::field::content_type]);
-      request.body = std::move(message.body());
-      if (routes_.contains(request.path)) route = request.path;
-      method = std::string(http::to_string(request.method));
+      exchange.version = message.version();
+      exchange.keep_alive = message.keep_alive();
+      exchange.head = message.method() == http::verb::head;
+      HttpRequest request = to_request(message);
+      if (routes_.contains(request.path)) exchange.route = request.path;
+      exchange.method = std::string(http::to_string(request.method));
       ++in_flight_;
-      answer = co_await dispatch(std::move(request), std::string(message.method_string()));
+      exchange.answer = co_await dispatch(std::move(request), std::string(message.method_string()));
       --in_flight_;
     }
-
-    http::response<http::string_body> response{static_cast<http::status>(answer.status), version};
-    response.set(http::field::server, "kafka-demo");
-    response.set(http::field::content_type, answer.content_type);
-    if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
-    response.keep_alive(keep_alive && !stopping_);
-    response.body() = std::move(answer.body);
-    response.prepare_payload();
-    session->stream.expires_after(options_.request_timeout);
-    if (head) {
-      // The answer to HEAD has no body, whatever its Content-Length says: bytes after the header would be
-      // read as the start of the next response.
-      http::response_serializer<http::string_body> serializer(response);
-      co_await http::async_write_header(session->stream, serializer,
-                                        asio::redirect_error(asio::use_awaitable, ec));
-    } else {
-      co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
-    }
+    const bool keep_alive = co_await write_answer(session, exchange, ec);
     session->busy = false;
-    record(route, method, answer.status, std::chrono::steady_clock::now() - began);
-    if (ec || !response.keep_alive()) break;
+    record(exchange.route, exchange.method, exchange.answer.status, std::chrono::steady_clock::now() - began);
+    if (ec || !keep_alive) break;
   }
-  // Close in stages (RFC 9112, 9.6): stop sending, then read and drop what the client still sends, for a
-  // second at most. Closing at once with unread bytes (the rest of a body over the limit, a slow sender's
-  // next byte) makes the kernel answer them with a reset: the client's send fails (curl then reports
-  // "broken pipe", not our 413) and its TCP may drop the answer unread.
+  co_await close_gracefully(session);
+}
+
+// Waits for the first byte of the next request under the idle timeout; the request itself is then read
+// under the (shorter) request timeout, so a slow sender cannot hold a connection open forever.
+asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session>& session, beast::flat_buffer& buffer) {
+  if (buffer.size() > 0) co_return true;  // the next request's first bytes came with the last one
+  boost::system::error_code ec;
+  session->stream.expires_after(options_.idle_timeout);
+  const auto n = co_await session->stream.async_read_some(buffer.prepare(4096),
+                                                          asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  buffer.commit(n);
+  co_return true;
+}
+
+std::optional<HttpResponse> HttpServer::answer_read_error(const boost::system::error_code& ec,
+                                                          const Session& session) const {
+  if (ec == http::error::body_limit) {
+    return HttpResponse::from_error(make_error(
+        Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
+  }
+  if (ec == http::error::header_limit) {
+    return HttpResponse::from_error(make_error(
+        Errc::header_too_large, "request line and headers are larger than " + std::to_string(kHeaderLimit) + " bytes"));
+  }
+  if (ec == asio::error::operation_aborted && session.timed_out) {
+    return HttpResponse::from_error(make_error(Errc::request_timeout,
+                                               "request was not received within " +
+                                                   std::to_string(options_.request_timeout.count()) +
+                                                   " ms of its first byte"));
+  }
+  if (ec == http::error::partial_message) {
+    // The client shut down its side mid-request; it may still read the answer.
+    return HttpResponse::from_error(make_error(
+        Errc::bad_request, "request ended before it was complete (headers cut off, or a body shorter than its "
+                           "Content-Length)"));
+  }
+  if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
+      ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
+    return std::nullopt;
+  }
+  return HttpResponse::from_error(make_error(Errc::bad_request, "malformed HTTP request: " + ec.message()));
+}
+
+HttpRequest HttpServer::to_request(http::request<http::string_body>& message) {
+  HttpRequest request;
+  request.method = message.method();
+  const std::string_view target(message.target().data(), message.target().size());
+  const auto question = target.find('?');
+  request.path = std::string(target.substr(0, question));
+  if (question != std::string_view::npos) request.query = std::string(target.substr(question + 1));
+  request.content_type = std::string(message[http::field::content_type]);
+  request.body = std::move(message.body());
+  return request;
+}
+
+asio::awaitable<bool> HttpServer::write_answer(const std::shared_ptr<Session>& session, Exchange& exchange,
+                                               boost::system::error_code& ec) {
+  HttpResponse& answer = exchange.answer;
+  http::response<http::string_body> response{static_cast<http::status>(answer.status), exchange.version};
+  response.set(http::field::server, "kafka-demo");
+  response.set(http::field::content_type, answer.content_type);
+  if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
+  response.keep_alive(exchange.keep_alive && !stopping_);
+  response.body() = std::move(answer.body);
+  response.prepare_payload();
+  session->stream.expires_after(options_.request_timeout);
+  if (exchange.head) {
+    // The answer to HEAD has no body, whatever its Content-Length says: bytes after the header would be
+    // read as the start of the next response.
+    http::response_serializer<http::string_body> serializer(response);
+    co_await http::async_write_header(session->stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  } else {
+    co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
+  }
+  co_return response.keep_alive();
+}
+
+// Close in stages (RFC 9112, 9.6): stop sending, then read and drop what the client still sends, for a
+// second at most. Closing at once with unread bytes (the rest of a body over the limit, a slow sender's
+// next byte) makes the kernel answer them with a reset: the client's send fails (curl then reports
+// "broken pipe", not our 413) and its TCP may drop the answer unread.
+asio::awaitable<void> HttpServer::close_gracefully(std::shared_ptr<Session> session) {
+  boost::system::error_code ec;
   session->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
     std::array<char, 16 * 1024> sink;
     session->stream.expires_after(std::min<std::chrono::milliseconds>(options_.request_timeout, 1000ms));
     while (!ec && !stopping_) {
-      co_await session->stream.async_read_some(asio::buffer(sink),
-                                               asio::redirect_error(asio::use_awaitable, ec));
+      co_await session->stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
     }
   }
   session->stream.close();

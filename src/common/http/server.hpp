@@ -2,7 +2,7 @@
 // exact-path routing with 404/405, and a graceful stop that lets requests in flight finish.
 //
 // Threading: the server and its handlers run on one io_context driven by a single thread (see
-// ServiceRuntime), so sessions need no strands; work from other threads comes back through asio::post.
+// run_service in runtime.hpp), so sessions need no strands; work from other threads comes back through asio::post.
 #pragma once
 
 #include <chrono>
@@ -10,10 +10,17 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "common/http/listen_address.hpp"
+#include "common/http/media_type.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
+
+namespace CLI {
+class App;
+}
 
 namespace kd {
 
@@ -73,8 +80,27 @@ class HttpServer {
 
  private:
   struct Session;
+  // One request and its answer on a connection, as the metrics and the answer's framing need them.
+  struct Exchange {
+    HttpResponse answer;
+    unsigned version = 11;
+    bool keep_alive = false;
+    bool head = false;
+    std::string route = "unmatched";
+    std::string method = "-";
+  };
   asio::awaitable<void> accept_loop();
+  // A connection's life: wait, read, answer, write, again while kept alive; then close.
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
+  // False when the connection idled out or closed before a next request began.
+  asio::awaitable<bool> wait_for_request(const std::shared_ptr<Session>& session, beast::flat_buffer& buffer);
+  // The answer to a request that could not be read (413, 431, 408, 400), or none when the peer is gone.
+  std::optional<HttpResponse> answer_read_error(const boost::system::error_code& ec, const Session& session) const;
+  static HttpRequest to_request(http::request<http::string_body>& message);
+  // Writes the answer; true if the connection stays open for another request.
+  asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& session, Exchange& exchange,
+                                     boost::system::error_code& ec);
+  asio::awaitable<void> close_gracefully(std::shared_ptr<Session> session);
   // One request into `parser`; `ec` is operation_aborted with session->timed_out set when the request
   // timeout ran out first.
   asio::awaitable<void> read_request(std::shared_ptr<Session> session, beast::flat_buffer& buffer,
@@ -95,16 +121,15 @@ class HttpServer {
   std::map<Session*, std::weak_ptr<Session>> sessions_;
 };
 
-// Whether a Content-Type header names this media type (lower case), ignoring case and parameters:
-// "Application/JSON; charset=utf-8" is application/json, "application/jsonp" is not.
-bool has_media_type(std::string_view content_type, std::string_view media_type);
-
 // The routes every service has: GET / answers the service's name (the seed's probe), GET /healthz
-// answers while the process works (liveness), GET /readyz answers 200 only when `ready` says the service
-// can do its job, else 503 (readiness), GET /metrics the Prometheus metrics.
-void add_probe_routes(HttpServer& server, std::string name, std::function<bool()> ready);
+// answers while the process works (liveness), GET /readyz answers 200 when `not_ready` has no reason,
+// else 503 with the reason (readiness), GET /metrics the Prometheus metrics.
+using NotReadyReason = std::function<std::optional<std::string>()>;
+void add_probe_routes(HttpServer& server, std::string name, NotReadyReason not_ready);
+inline std::optional<std::string> always_ready() { return std::nullopt; }
 
-// "host:port" -> endpoint; the host must be a numeric address or "localhost"/"0.0.0.0".
-Result<tcp::endpoint> parse_listen_address(const std::string& listen);
+// --listen, --body-limit and the timeouts, as flags and environment variables; `default_listen` empty
+// lets the service choose (127.0.0.1 on its partition's local port).
+void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen);
 
 }  // namespace kd

@@ -167,3 +167,35 @@ Status delete_topic(const std::string& brokers, const std::string& topic, const 
 }
 
 }  // namespace kd::kafka
+
+namespace kd::kafka {
+
+Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,
+                             std::int64_t offset, const Properties& extra, std::chrono::milliseconds timeout) {
+  auto handle = connect(brokers, extra);
+  if (!handle) return handle.error();
+  rd_kafka_t* rk = handle->get();
+  rd_kafka_topic_partition_list_t* where = rd_kafka_topic_partition_list_new(1);
+  rd_kafka_topic_partition_list_add(where, topic.c_str(), partition)->offset = offset;
+  rd_kafka_DeleteRecords_t* doomed = rd_kafka_DeleteRecords_new(where);
+  rd_kafka_topic_partition_list_destroy(where);  // DeleteRecords_new copied it
+  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+  rd_kafka_DeleteRecords(rk, &doomed, 1, options.get(), queue.get());
+  rd_kafka_DeleteRecords_destroy(doomed);
+  std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
+      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
+  const std::string what = "cannot delete records of " + topic + "/" + std::to_string(partition);
+  if (!event) return make_error(Errc::unavailable, what + ": Kafka did not answer");
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(rd_kafka_event_error(event.get()), what, rd_kafka_event_error_string(event.get()));
+  }
+  const auto* result = rd_kafka_event_DeleteRecords_result(event.get());
+  const auto* offsets = result ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
+  if (offsets != nullptr && offsets->cnt == 1 && offsets->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(offsets->elems[0].err, what, rd_kafka_err2str(offsets->elems[0].err));
+  }
+  return Ok{};
+}
+
+}  // namespace kd::kafka

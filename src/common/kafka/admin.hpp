@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <map>
 #include <string>
 
@@ -31,5 +32,9 @@ Result<int> partition_count(const std::string& brokers, const std::string& topic
 
 Status delete_topic(const std::string& brokers, const std::string& topic, const Properties& extra,
                     std::chrono::milliseconds timeout);
+
+// Deletes a partition's records below `offset` (what retention does with time): for tests of gaps.
+Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,
+                             std::int64_t offset, const Properties& extra, std::chrono::milliseconds timeout);
 
 }  // namespace kd::kafka

@@ -6,7 +6,7 @@ Status set_properties(RdKafka::Conf& conf, const Properties& properties) {
   std::string reason;
   for (const auto& [key, value] : properties) {
     if (conf.set(key, value, reason) != RdKafka::Conf::CONF_OK) {
-      return make_error(Errc::bad_request, "Kafka setting " + key + "=" + value + ": " + reason);
+      return make_error(Errc::config, "Kafka setting " + key + "=" + value + ": " + reason);
     }
   }
   return Ok{};
@@ -15,7 +15,7 @@ Status set_properties(RdKafka::Conf& conf, const Properties& properties) {
 Result<std::pair<std::string, std::string>> parse_property(const std::string& text) {
   const auto equals = text.find('=');
   if (equals == std::string::npos || equals == 0) {
-    return make_error(Errc::bad_request, "Kafka setting '" + text + "' must look like key=value");
+    return make_error(Errc::config, "Kafka setting '" + text + "' must look like key=value");
   }
   return std::make_pair(text.substr(0, equals), text.substr(equals + 1));
 }

@@ -115,7 +115,7 @@ class Producer::Waiter final : public DeliveryWaiter {
  public:
   explicit Waiter(Handler handler) : handler_(std::move(handler)) {}
   // Runs on the poll thread; hands the result to the handler's own executor (the io thread). The
-  // io_context outlives the producer (ServiceRuntime keeps it running), so no work guard is needed.
+  // io_context outlives the producer (run_service keeps it running), so no work guard is needed.
   void complete(Result<Delivery> result) override {
     auto executor = asio::get_associated_executor(handler_);
     asio::post(executor, [handler = std::move(handler_), result = std::move(result)]() mutable {

@@ -2,6 +2,7 @@
 // one io thread, started by kd::run_service with the same logging, metrics and signal handling), with a
 // handler that does nothing: POST/GET /submit-order answer a fixed order-sized JSON body at once, so
 // the same load (wrk and its Lua script, kafka-demo-load) can drive it and the pipeline alike.
+#include "common/http/server.hpp"
 #include "common/runtime.hpp"
 
 namespace kd::hello {
@@ -11,7 +12,7 @@ struct Config {
   HttpServerOptions http;
   void bind_options(CLI::App& app) {
     bind_common_options(app, common);
-    bind_http_options(app, http, "127.0.0.1:8079");
+    bind_server_options(app, http, "127.0.0.1:8079");
   }
 };
 
@@ -24,7 +25,7 @@ class Service {
     return std::make_unique<Service>(io, config);
   }
   Service(asio::io_context& io, const Config& config) : config_(config), server_(io, config.http) {
-    add_probe_routes(server_, kName, [] { return true; });
+    add_probe_routes(server_, kName, always_ready);
     // The size of a real answer of the order service, so both sides move the same bytes.
     const auto answer = [](HttpRequest) -> asio::awaitable<HttpResponse> {
       co_return HttpResponse::json(

@@ -11,6 +11,7 @@
 #include <random>
 
 #include "common/config.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/order.hpp"
 
@@ -20,24 +21,14 @@ namespace {
 struct Config {
   KafkaSettings kafka;
   CommonSettings common;
-  std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 5;  // the order service's default (order_service.hpp): the ceiling uses the pipeline's settings
+  kafka::ProducerSettings producer;  // the order service's settings and defaults: the ceiling is the pipeline's
   std::uint64_t messages = 200'000;
   int window = 50'000;
 
   void bind_options(CLI::App& app) {
     bind_common_options(app, common);
-    bind_kafka_options(app, kafka);
-    // Same flags and variables as the order service, so a tuning applies to both.
-    app.add_option_function<int>(
-           "--delivery-timeout-ms", [this](int ms) { delivery_timeout = std::chrono::milliseconds(ms); },
-           "Longest wait for Kafka to acknowledge a write (default 5000)")
-        ->envname("DELIVERY_TIMEOUT_MS")
-        ->check(CLI::Range(100, 300'000));
-    app.add_option("--linger-ms", linger_ms, "How long the producer waits to fill a batch")
-        ->envname("PRODUCER_LINGER_MS")
-        ->check(CLI::Range(0, 1000))
-        ->capture_default_str();
+    kafka::bind_client_options(app, kafka);
+    kafka::bind_producer_options(app, producer);  // the order service's flags and variables
     app.add_option("--messages", messages, "Orders to write")->check(CLI::PositiveNumber)->capture_default_str();
     app.add_option("--window", window, "Most writes in flight at once")
         ->check(CLI::Range(1, 100'000))
@@ -61,8 +52,8 @@ int run(const Config& config) {
   for (int partition = 0; partition < config.kafka.partitions; ++partition) {
     auto producer = kafka::Producer::create({.brokers = config.kafka.brokers,
                                              .client_id = "produce-bench-" + std::to_string(partition),
-                                             .delivery_timeout = config.delivery_timeout,
-                                             .linger_ms = config.linger_ms,
+                                             .delivery_timeout = config.producer.delivery_timeout,
+                                             .linger_ms = config.producer.linger_ms,
                                              .extra = config.kafka.properties});
     if (!producer) {
       std::cerr << "produce-bench: " << producer.error().message << "\n";
@@ -131,7 +122,7 @@ int run(const Config& config) {
   if (state.errors > 0) out["first_error"] = state.first_error;
   out["producers"] = producers.size();
   out["window"] = config.window;
-  out["linger_ms"] = config.linger_ms;
+  out["linger_ms"] = config.producer.linger_ms;
   out["bytes_per_msg"] = state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
   out["seconds"] = std::round(seconds * 1000) / 1000;
   out["msgs_per_s"] = seconds > 0 ? std::round(static_cast<double>(state.done) / seconds) : 0.0;

@@ -1,0 +1,39 @@
+// The Kafka settings our services and tools share, each a flag and an environment variable: where the
+// cluster is and which topic, and how an order is produced. Their binders live here, beside the
+// clients that use them, so reading settings never compiles the HTTP stack.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <chrono>
+#include <string>
+
+#include "common/kafka/client_config.hpp"
+
+namespace kd {
+
+inline constexpr const char* kLocalBrokers = "127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094";
+
+struct KafkaSettings {
+  std::string brokers = kLocalBrokers;
+  std::string topic = "order";
+  int partitions = 3;
+  std::string dead_letter_topic;  // empty: "<topic>.dlq"
+  kafka::Properties properties;   // extra librdkafka settings (TLS, SASL, tuning)
+
+  std::string dead_letters() const { return dead_letter_topic.empty() ? topic + ".dlq" : dead_letter_topic; }
+};
+
+namespace kafka {
+
+// How orders are produced: the order service and the produce benchmark take the same flags, so a tuning
+// measured by one applies to the other.
+struct ProducerSettings {
+  std::chrono::milliseconds delivery_timeout{5'000};
+  int linger_ms = 5;  // measured by the benchmark: 1 ms kept librdkafka busy-polling for tiny batches
+};
+
+void bind_client_options(CLI::App& app, KafkaSettings& kafka);
+void bind_producer_options(CLI::App& app, ProducerSettings& producer);
+
+}  // namespace kafka
+}  // namespace kd
