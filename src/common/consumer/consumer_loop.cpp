@@ -213,6 +213,7 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
       log::error("record is not an order",
                  {{"partition", partition}, {"offset", record.offset}, {"error", order.error().message}});
       // Stopping while Kafka cannot take the letter leaves this record unhandled: read again after a restart.
+      before_waiting();
       if (!dead_letters_->send(kafka_.topic, record, order.error().message, stop)) {
         complete = false;
         break;
@@ -233,6 +234,7 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
                  {{"order_id", order_id}, {"partition", partition}, {"offset", record.offset},
                   {"first_offset", seen.first_offset}});
       m.conflicts->inc();
+      before_waiting();
       if (!dead_letters_->send(kafka_.topic, record, reason, stop)) {
         complete = false;
         break;
@@ -253,6 +255,14 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
   publish();
   if (spec_.after_batch) spec_.after_batch();
   return complete;
+}
+
+void ConsumerLoop::before_waiting() {
+  // A dead letter may wait long for Kafka: what was handled before it is published, and, where every batch
+  // is saved (the warehouse), saved and acted on now rather than after the wait.
+  publish();
+  if (spec_.after_batch) spec_.after_batch();
+  if (spec_.save_interval.count() == 0) save(/*now=*/true);
 }
 
 void ConsumerLoop::report_gap(int partition, std::int64_t expected, std::int64_t offset) {

@@ -96,6 +96,8 @@ class ConsumerLoop {
   // Saves what changed if `save_interval` passed (or now); false while the store fails.
   bool save(bool now);
   void commit(bool now);
+  // Before a call that may wait (a dead letter while Kafka cannot take it).
+  void before_waiting();
   void report_gap(int partition, std::int64_t expected, std::int64_t offset);
   // Stops consuming for good and asks the process to exit with a failure (stop_with_failure).
   void refuse_foreign_topic(int partition, std::int64_t expected, std::int64_t offset);
