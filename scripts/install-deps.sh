@@ -8,6 +8,7 @@ packages=(
   librdkafka-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang libclang-rt-dev  # libFuzzer (scripts/fuzz.sh)
+  clang-format  # the format test (tests/lint/format.sh)
   kafkacat wrk curl python3 maven openjdk-17-jre-headless
   # tests/deploy/check.sh: Go (bookworm's is 1.19: the check fetches the toolchain its go.mod names from the Go
   # module proxy with it), pip (hadolint and docker compose from PyPI), PyYAML, shellcheck.

@@ -1,11 +1,12 @@
-// kafka-demo-admin: creates (idempotently) or deletes the order topic and its dead-letter topic. The Kubernetes Job and the local
-// scripts run it instead of kafka-topics.sh, so no Kafka distribution is needed beside the services.
+// kafka-demo-admin: creates (idempotently) or deletes the order topic and its dead-letter topic. The
+// Kubernetes Job and the local scripts run it instead of kafka-topics.sh, so no Kafka distribution is needed
+// beside the services.
 #include <CLI/CLI.hpp>
 #include <iostream>
 
 #include "common/config.hpp"
-#include "common/kafka/settings.hpp"
 #include "common/kafka/admin.hpp"
+#include "common/kafka/settings.hpp"
 
 int main(int argc, char** argv) {
   kd::KafkaSettings kafka;
@@ -16,15 +17,23 @@ int main(int argc, char** argv) {
   CLI::App app{"kafka-demo admin: manage the order topic", "kafka-demo-admin"};
   app.require_subcommand(1);
   kd::kafka::bind_client_options(app, kafka);
-  app.add_option("--timeout-ms", timeout_ms, "How long to wait for the brokers")->envname("ADMIN_TIMEOUT_MS")->capture_default_str();
+  app.add_option("--timeout-ms", timeout_ms, "How long to wait for the brokers")
+      ->envname("ADMIN_TIMEOUT_MS")
+      ->capture_default_str();
   auto* create = app.add_subcommand(
       "create-topic", "Create the topic and its dead-letter topic, or accept identical existing ones");
   create->add_option("--replication-factor", spec.replication_factor, "Copies of each partition")
-      ->envname("KAFKA_REPLICATION_FACTOR")->check(CLI::Range(1, 10))->capture_default_str();
+      ->envname("KAFKA_REPLICATION_FACTOR")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
   // With replication 2, min.insync.replicas=2 means an acknowledged order is on both replicas; the price is
   // that a partition whose replica is down refuses writes (503) until it returns.
-  create->add_option("--min-insync-replicas", min_insync_replicas, "Replicas that must have a write before it is acknowledged")
-      ->envname("KAFKA_MIN_INSYNC_REPLICAS")->check(CLI::Range(1, 10))->capture_default_str();
+  create
+      ->add_option("--min-insync-replicas", min_insync_replicas,
+                   "Replicas that must have a write before it is acknowledged")
+      ->envname("KAFKA_MIN_INSYNC_REPLICAS")
+      ->check(CLI::Range(1, 10))
+      ->capture_default_str();
   auto* remove = app.add_subcommand("delete-topic", "Delete the topic and its dead-letter topic");
   if (auto exit_code = kd::parse_command_line(app, argc, argv)) return *exit_code;
 
@@ -50,8 +59,8 @@ int main(int argc, char** argv) {
       return 1;
     }
     std::cout << (*outcome == kd::kafka::TopicOutcome::created ? "created" : "found existing") << " topic "
-              << spec.name << " (" << spec.partitions << " partitions, replication " << spec.replication_factor
-              << ", min.insync.replicas " << min_insync_replicas << ")\n";
+              << spec.name << " (" << spec.partitions << " partitions, replication "
+              << spec.replication_factor << ", min.insync.replicas " << min_insync_replicas << ")\n";
   }
   return 0;
 }

@@ -20,7 +20,8 @@ void bind_common_options(CLI::App& app, CommonSettings& common) {
          "How long a SIGTERM may take to drain work (default 20000)")
       ->envname("SHUTDOWN_TIMEOUT_MS")
       ->check(CLI::Range(0, 600'000));
-  app.add_option("--pod-name", common.pod_name, "This instance's StatefulSet pod name (default: the host name)")
+  app.add_option("--pod-name", common.pod_name,
+                 "This instance's StatefulSet pod name (default: the host name)")
       ->envname("POD_NAME");
 }
 
@@ -34,7 +35,8 @@ std::optional<int> parse_command_line(CLI::App& app, int argc, const char* const
     // CLI11 names the flag; a value from the environment is easier to find by its variable's name.
     for (const CLI::Option* option : app.get_options()) {
       const auto& names = option->get_lnames();
-      if (!option->get_envname().empty() && !names.empty() && message.find("--" + names.front()) != std::string::npos) {
+      if (!option->get_envname().empty() && !names.empty() &&
+          message.find("--" + names.front()) != std::string::npos) {
         message += " (flag --" + names.front() + ", environment variable " + option->get_envname() + ")";
         break;
       }

@@ -5,7 +5,8 @@
 
 namespace kd {
 
-SnowflakeGenerator::SnowflakeGenerator(std::uint16_t node, ClockMs clock) : node_(node), clock_(std::move(clock)) {
+SnowflakeGenerator::SnowflakeGenerator(std::uint16_t node, ClockMs clock)
+    : node_(node), clock_(std::move(clock)) {
   if (node_ > kMaxNode) throw std::invalid_argument("snowflake node must be 0.." + std::to_string(kMaxNode));
 }
 

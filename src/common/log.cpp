@@ -1,17 +1,16 @@
 #include "common/log.hpp"
 
-#include "common/json_text.hpp"
-
 #include <spdlog/async.h>
 #include <spdlog/formatter.h>
 #include <spdlog/sinks/ostream_sink.h>
-
-#include <iostream>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
 #include <ctime>
+#include <iostream>
 #include <memory>
+
+#include "common/json_text.hpp"
 
 namespace kd::log {
 namespace {
@@ -23,20 +22,29 @@ std::shared_ptr<spdlog::logger>& logger() {
 
 const char* level_word(spdlog::level::level_enum level) {
   switch (level) {
-    case spdlog::level::debug: return "debug";
-    case spdlog::level::info: return "info";
-    case spdlog::level::warn: return "warn";
-    case spdlog::level::err: return "error";
-    default: return "info";
+    case spdlog::level::debug:
+      return "debug";
+    case spdlog::level::info:
+      return "info";
+    case spdlog::level::warn:
+      return "warn";
+    case spdlog::level::err:
+      return "error";
+    default:
+      return "info";
   }
 }
 
 spdlog::level::level_enum to_spdlog(Level level) {
   switch (level) {
-    case Level::debug: return spdlog::level::debug;
-    case Level::info: return spdlog::level::info;
-    case Level::warn: return spdlog::level::warn;
-    case Level::error: return spdlog::level::err;
+    case Level::debug:
+      return spdlog::level::debug;
+    case Level::info:
+      return spdlog::level::info;
+    case Level::warn:
+      return spdlog::level::warn;
+    case Level::error:
+      return spdlog::level::err;
   }
   return spdlog::level::info;
 }
@@ -62,7 +70,9 @@ class ZerologFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<ZerologFormatter>(); }
 
  private:
-  static void append(spdlog::memory_buf_t& dest, std::string_view text) { dest.append(text.data(), text.data() + text.size()); }
+  static void append(spdlog::memory_buf_t& dest, std::string_view text) {
+    dest.append(text.data(), text.data() + text.size());
+  }
   std::time_t cached_second_ = -1;
   std::string cached_time_;
 };
@@ -83,11 +93,16 @@ std::string rfc3339(std::time_t seconds) {
 }
 
 bool parse_level(std::string_view word, Level& level) {
-  if (word == "debug") level = Level::debug;
-  else if (word == "info") level = Level::info;
-  else if (word == "warn") level = Level::warn;
-  else if (word == "error") level = Level::error;
-  else return false;
+  if (word == "debug")
+    level = Level::debug;
+  else if (word == "info")
+    level = Level::info;
+  else if (word == "warn")
+    level = Level::warn;
+  else if (word == "error")
+    level = Level::error;
+  else
+    return false;
   return true;
 }
 

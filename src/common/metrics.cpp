@@ -114,20 +114,25 @@ std::string Registry::render() const {
   std::lock_guard lock(mutex_);
   std::string out;
   for (const auto& [name, family] : families_) {
-    const char* type = family.kind == Kind::counter ? "counter" : family.kind == Kind::histogram ? "histogram" : "gauge";
+    const char* type = family.kind == Kind::counter     ? "counter"
+                       : family.kind == Kind::histogram ? "histogram"
+                                                        : "gauge";
     out += "# HELP " + name + " " + family.help + "\n# TYPE " + name + " " + type + "\n";
-    for (const auto& [labels, counter] : family.counters) out += name + labels + " " + std::to_string(counter->value()) + "\n";
+    for (const auto& [labels, counter] : family.counters)
+      out += name + labels + " " + std::to_string(counter->value()) + "\n";
     for (const auto& [labels, histogram] : family.histograms) {
       const auto counts = histogram->cumulative();
       for (std::size_t i = 0; i < counts.size(); ++i) {
         const double bound = i < Histogram::kBounds.size() ? Histogram::kBounds[i] : INFINITY;
-        out += name + "_bucket" + with_label(labels, "le", number(bound)) + " " + std::to_string(counts[i]) + "\n";
+        out += name + "_bucket" + with_label(labels, "le", number(bound)) + " " + std::to_string(counts[i]) +
+               "\n";
       }
       out += name + "_sum" + labels + " " + number(histogram->sum()) + "\n";
       out += name + "_count" + labels + " " + std::to_string(counts.back()) + "\n";
     }
     for (const auto& [id, read] : family.gauges) {
-      for (const auto& [labels, value] : read()) out += name + render_labels(labels) + " " + number(value) + "\n";
+      for (const auto& [labels, value] : read())
+        out += name + render_labels(labels) + " " + number(value) + "\n";
     }
   }
   return out;

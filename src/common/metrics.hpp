@@ -31,7 +31,7 @@ class Counter {
 class Histogram {
  public:
   static constexpr std::array<double, 14> kBounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05,
-                                                     0.1,    0.25,  0.5,    1.0,   2.5,   5.0,  10.0};
+                                                     0.1,    0.25,  0.5,    1.0,   2.5,  5.0,   10.0};
   void observe(double seconds);
   // Cumulative counts per bound, then +Inf, as Prometheus wants them.
   std::array<std::uint64_t, kBounds.size() + 1> cumulative() const;
@@ -49,7 +49,8 @@ class [[nodiscard]] GaugeRegistration {
  public:
   GaugeRegistration() = default;
   GaugeRegistration(Registry* registry, std::uint64_t id) : registry_(registry), id_(id) {}
-  GaugeRegistration(GaugeRegistration&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
+  GaugeRegistration(GaugeRegistration&& other) noexcept
+      : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
   GaugeRegistration& operator=(GaugeRegistration&& other) noexcept;
   ~GaugeRegistration();
 

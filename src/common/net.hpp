@@ -2,11 +2,10 @@
 #pragma once
 
 // Boost 1.74's asio/awaitable.hpp uses std::exchange without including <utility>; include it first.
-#include <utility>
-
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <utility>
 
 namespace kd {
 namespace asio = boost::asio;

@@ -1,12 +1,12 @@
 #include "common/order.hpp"
 
-#include "common/json_text.hpp"
-
 #include <algorithm>
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <vector>
+
+#include "common/json_text.hpp"
 
 namespace kd {
 namespace {
@@ -20,7 +20,8 @@ std::string dump(const json& value) { return value.dump(-1, ' ', false, json::er
 // token it stopped at, which may be most of the body.
 std::string parse_failure(const json::exception& e) {
   std::string_view what = e.what();
-  if (const auto end = what.find("] "); what.starts_with("[json.exception.") && end != std::string_view::npos) {
+  if (const auto end = what.find("] ");
+      what.starts_with("[json.exception.") && end != std::string_view::npos) {
     what.remove_prefix(end + 2);
   }
   return std::string(what.substr(0, 200));
@@ -42,8 +43,8 @@ Result<std::int64_t> integer_field(const json& object, const char* name, std::in
     return make_error(Errc::bad_request, std::string("field '") + name + "' must be an integer");
   }
   if (value < min || value > max) {
-    return make_error(Errc::bad_request, std::string("field '") + name + "' must be between " + std::to_string(min) +
-                                             " and " + std::to_string(max));
+    return make_error(Errc::bad_request, std::string("field '") + name + "' must be between " +
+                                             std::to_string(min) + " and " + std::to_string(max));
   }
   return value;
 }
@@ -56,14 +57,15 @@ constexpr std::string_view kMaxId = "9223372036854775807";
 Result<std::string> id_field(const json& object, const char* name) {
   const auto it = object.find(name);
   if (it == object.end()) return make_error(Errc::bad_request, std::string("missing field '") + name + "'");
-  if (!it->is_string()) return make_error(Errc::bad_request, std::string("field '") + name + "' must be a string");
+  if (!it->is_string())
+    return make_error(Errc::bad_request, std::string("field '") + name + "' must be a string");
   const auto& text = it->get_ref<const std::string&>();
   const bool digits =
       !text.empty() && std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
   const bool fits = text.size() < kMaxId.size() || (text.size() == kMaxId.size() && text <= kMaxId);
   if (!digits || !fits) {
-    return make_error(Errc::bad_request,
-                      std::string("field '") + name + "' must be a decimal id from 0 to " + std::string(kMaxId));
+    return make_error(Errc::bad_request, std::string("field '") + name + "' must be a decimal id from 0 to " +
+                                             std::string(kMaxId));
   }
   return text;
 }
@@ -95,7 +97,8 @@ class CanonicalReader {
 
   std::optional<std::int64_t> integer(std::int64_t min, std::int64_t max) {
     const auto digits = leading_digits();
-    if (digits.empty() || digits.size() > 18 || digits.front() == '0') return std::nullopt;  // 18: no overflow
+    if (digits.empty() || digits.size() > 18 || digits.front() == '0')
+      return std::nullopt;  // 18: no overflow
     std::int64_t value = 0;
     for (const char c : digits) value = value * 10 + (c - '0');
     rest_.remove_prefix(digits.size());
@@ -106,7 +109,8 @@ class CanonicalReader {
   std::optional<std::string> id() {
     if (!literal("\"")) return std::nullopt;
     const auto digits = leading_digits();
-    if (digits.empty() || digits.size() > kMaxId.size() || (digits.size() == kMaxId.size() && digits > kMaxId)) {
+    if (digits.empty() || digits.size() > kMaxId.size() ||
+        (digits.size() == kMaxId.size() && digits > kMaxId)) {
       return std::nullopt;
     }
     rest_.remove_prefix(digits.size());
@@ -210,8 +214,8 @@ Result<Order> parse_order(std::string_view payload) {
   return Order{request->time, std::move(request->user_id), request->money, OrderId{std::move(*order_id)}};
 }
 
-std::string consumed_record_json(const std::optional<std::string_view>& key, std::int64_t offset, int partition,
-                                 std::string_view value) {
+std::string consumed_record_json(const std::optional<std::string_view>& key, std::int64_t offset,
+                                 int partition, std::string_view value) {
   // Written directly (this runs for every record a consumer reads); the same text nlohmann would dump.
   std::string line;
   line.reserve(64 + value.size() + value.size() / 4);

@@ -51,7 +51,7 @@ Result<Order> parse_order(std::string_view payload);
 
 // The line a consumer logs for each record, as the seed does:
 // {"key":null,"offset":0,"partition":0,"value":"<the record's value as a string>"}.
-std::string consumed_record_json(const std::optional<std::string_view>& key, std::int64_t offset, int partition,
-                                 std::string_view value);
+std::string consumed_record_json(const std::optional<std::string_view>& key, std::int64_t offset,
+                                 int partition, std::string_view value);
 
 }  // namespace kd

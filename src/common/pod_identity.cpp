@@ -25,13 +25,13 @@ Result<int> resolve_partition(const std::string& pod_name, const std::string& ho
   const auto ordinal = ordinal_from_name(name);
   if (!ordinal) {
     return make_error(Errc::config, std::string("cannot tell this instance's partition: ") + source + " '" +
-                                             name + "' does not end in -<number> (like order-0)");
+                                        name + "' does not end in -<number> (like order-0)");
   }
   if (*ordinal >= partitions) {
     return make_error(Errc::config, std::string(source) + " '" + name + "' gives partition " +
-                                             std::to_string(*ordinal) + ", but the topic has only " +
-                                             std::to_string(partitions) + " partitions (0.." +
-                                             std::to_string(partitions - 1) + ")");
+                                        std::to_string(*ordinal) + ", but the topic has only " +
+                                        std::to_string(partitions) + " partitions (0.." +
+                                        std::to_string(partitions - 1) + ")");
   }
   return *ordinal;
 }

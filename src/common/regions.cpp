@@ -9,8 +9,8 @@ Result<RegionNames> RegionNames::parse(std::string_view comma_separated) {
   std::size_t start = 0;
   while (true) {
     const auto comma = comma_separated.find(',', start);
-    const auto part = comma_separated.substr(start, comma == std::string_view::npos ? std::string_view::npos
-                                                                                    : comma - start);
+    const auto part = comma_separated.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start);
     const auto first = part.find_first_not_of(' ');
     const auto last = part.find_last_not_of(' ');
     if (first == std::string_view::npos) return make_error(Errc::config, "region names must not be empty");

@@ -31,45 +31,69 @@ struct Error {
 };
 
 // Whether a client may send the same request again and expect another outcome.
-constexpr bool retryable(Errc code) {
-  return code == Errc::unavailable || code == Errc::upstream_failed;
-}
+constexpr bool retryable(Errc code) { return code == Errc::unavailable || code == Errc::upstream_failed; }
 
 // The one mapping from domain errors to HTTP statuses.
 constexpr unsigned http_status(Errc code) {
   switch (code) {
-    case Errc::bad_request: return 400;
-    case Errc::not_found: return 404;
-    case Errc::method_not_allowed: return 405;
-    case Errc::request_timeout: return 408;
-    case Errc::payload_too_large: return 413;
-    case Errc::header_too_large: return 431;
-    case Errc::unsupported_media_type: return 415;
-    case Errc::unavailable: return 503;
-    case Errc::upstream_failed: return 502;
-    case Errc::outcome_unknown: return 504;
-    case Errc::config: return 500;
-    case Errc::storage: return 500;
-    case Errc::internal: return 500;
+    case Errc::bad_request:
+      return 400;
+    case Errc::not_found:
+      return 404;
+    case Errc::method_not_allowed:
+      return 405;
+    case Errc::request_timeout:
+      return 408;
+    case Errc::payload_too_large:
+      return 413;
+    case Errc::header_too_large:
+      return 431;
+    case Errc::unsupported_media_type:
+      return 415;
+    case Errc::unavailable:
+      return 503;
+    case Errc::upstream_failed:
+      return 502;
+    case Errc::outcome_unknown:
+      return 504;
+    case Errc::config:
+      return 500;
+    case Errc::storage:
+      return 500;
+    case Errc::internal:
+      return 500;
   }
   return 500;
 }
 
 constexpr const char* to_string(Errc code) {
   switch (code) {
-    case Errc::bad_request: return "bad_request";
-    case Errc::not_found: return "not_found";
-    case Errc::method_not_allowed: return "method_not_allowed";
-    case Errc::request_timeout: return "request_timeout";
-    case Errc::payload_too_large: return "payload_too_large";
-    case Errc::header_too_large: return "header_too_large";
-    case Errc::unsupported_media_type: return "unsupported_media_type";
-    case Errc::unavailable: return "unavailable";
-    case Errc::upstream_failed: return "upstream_failed";
-    case Errc::outcome_unknown: return "outcome_unknown";
-    case Errc::config: return "config";
-    case Errc::storage: return "storage";
-    case Errc::internal: return "internal";
+    case Errc::bad_request:
+      return "bad_request";
+    case Errc::not_found:
+      return "not_found";
+    case Errc::method_not_allowed:
+      return "method_not_allowed";
+    case Errc::request_timeout:
+      return "request_timeout";
+    case Errc::payload_too_large:
+      return "payload_too_large";
+    case Errc::header_too_large:
+      return "header_too_large";
+    case Errc::unsupported_media_type:
+      return "unsupported_media_type";
+    case Errc::unavailable:
+      return "unavailable";
+    case Errc::upstream_failed:
+      return "upstream_failed";
+    case Errc::outcome_unknown:
+      return "outcome_unknown";
+    case Errc::config:
+      return "config";
+    case Errc::storage:
+      return "storage";
+    case Errc::internal:
+      return "internal";
   }
   return "internal";
 }
@@ -78,7 +102,8 @@ constexpr const char* to_string(Errc code) {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor): reads like `return value;`
+  Result(T value)
+      : state_(std::move(value)) {}  // NOLINT(google-explicit-constructor): reads like `return value;`
   Result(Error error) : state_(std::move(error)) {}  // NOLINT(google-explicit-constructor)
 
   bool ok() const { return state_.index() == 0; }

@@ -3,8 +3,8 @@
 #pragma once
 
 #include <CLI/CLI.hpp>
-#include <memory>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 

@@ -28,7 +28,8 @@ void Config::bind_options(CLI::App& app) {
          "Longest wait to resolve and connect to an order instance (default 1000)")
       ->envname("ORDER_CONNECT_TIMEOUT_MS")
       ->check(CLI::Range(10, 60'000));
-  app.add_option("--snowflake-node", snowflake_node, "Node number 0..1023 in user ids (default: hash of host name)")
+  app.add_option("--snowflake-node", snowflake_node,
+                 "Node number 0..1023 in user ids (default: hash of host name)")
       ->envname("SNOWFLAKE_NODE")
       ->check(CLI::Range(-1, 1023));
 }
@@ -46,10 +47,14 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
 }
 
 Service::Service(asio::io_context& io, const Config& config, std::vector<Url> order_urls, std::uint16_t node)
-    : config_(config), order_urls_(std::move(order_urls)), factory_(node), client_(io, config.client),
+    : config_(config),
+      order_urls_(std::move(order_urls)),
+      factory_(node),
+      client_(io, config.client),
       server_(io, config.http) {
   add_probe_routes(server_, kName, always_ready);
-  server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
+  server_.route(http::verb::post, "/submit-order",
+                [this](HttpRequest request) { return submit_order(std::move(request)); });
 }
 
 Status Service::start() {
@@ -64,9 +69,10 @@ HttpResponse order_instance_failed(int partition, const UserId& user_id, const E
   const bool maybe_stored = error.code == Errc::outcome_unknown;
   nlohmann::json body = {
       {"error", to_string(error.code)},
-      {"message", "order service for partition " + std::to_string(partition) +
-                      (maybe_stored ? " took the order but gave no answer; it may be stored: " : " failed: ") +
-                      error.message},
+      {"message",
+       "order service for partition " + std::to_string(partition) +
+           (maybe_stored ? " took the order but gave no answer; it may be stored: " : " failed: ") +
+           error.message},
       {"outcome", maybe_stored ? "unknown" : "not_written"},
       {"user_id", user_id.value},
   };
@@ -82,21 +88,25 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   const OrderRequest order = factory_.make();
   auto answer = co_await client_.post(url, to_json(order), "application/json");
   if (!answer) {
-    log::error("order instance failed", {{"partition", *partition}, {"user_id", order.user_id.value},
-                                         {"error", answer.error().message}});
+    log::error(
+        "order instance failed",
+        {{"partition", *partition}, {"user_id", order.user_id.value}, {"error", answer.error().message}});
     co_return order_instance_failed(*partition, order.user_id, answer.error());
   }
   if (answer->status == 200) {
     log::info(answer->body);  // the seed's gateway logs the order as its message
     co_return HttpResponse::json(std::move(answer->body));
   }
-  log::warn("order instance refused", {{"partition", *partition}, {"status", answer->status}, {"body", answer->body}});
+  log::warn("order instance refused",
+            {{"partition", *partition}, {"status", answer->status}, {"body", answer->body}});
   // 503 (not stored, retry later) and 504 (may be stored) are the order service's own, precise answers,
   // naming the order: the client should see exactly those.
-  if (answer->status == 503 || answer->status == 504) co_return HttpResponse::json(std::move(answer->body), answer->status);
+  if (answer->status == 503 || answer->status == 504)
+    co_return HttpResponse::json(std::move(answer->body), answer->status);
   co_return order_instance_failed(
       *partition, order.user_id,
-      make_error(Errc::upstream_failed, "answered " + std::to_string(answer->status) + ": " + answer->body.substr(0, 200)));
+      make_error(Errc::upstream_failed,
+                 "answered " + std::to_string(answer->status) + ": " + answer->body.substr(0, 200)));
 }
 
 }  // namespace kd::gateway

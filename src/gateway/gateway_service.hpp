@@ -13,7 +13,8 @@
 
 namespace kd::gateway {
 
-inline constexpr const char* kDefaultOrderUrl = "http://order-{partition}.order.kafka-demo.svc.cluster.local/submit-order";
+inline constexpr const char* kDefaultOrderUrl =
+    "http://order-{partition}.order.kafka-demo.svc.cluster.local/submit-order";
 
 struct Config {
   CommonSettings common;

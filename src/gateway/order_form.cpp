@@ -9,8 +9,8 @@ namespace kd::gateway {
 namespace {
 
 Error bad_partition_described(std::string_view got, int partitions) {
-  return make_error(Errc::bad_request, "partition must be a whole number from 0 to " + std::to_string(partitions - 1) +
-                                           ", got " + std::string(got));
+  return make_error(Errc::bad_request, "partition must be a whole number from 0 to " +
+                                           std::to_string(partitions - 1) + ", got " + std::string(got));
 }
 
 Error bad_partition(std::string_view got, int partitions) {
@@ -20,7 +20,8 @@ Error bad_partition(std::string_view got, int partitions) {
 Result<int> parse_partition_text(std::string_view text, int partitions) {
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 0 || value >= partitions) {
+  if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || value < 0 ||
+      value >= partitions) {
     return bad_partition(text, partitions);
   }
   return value;
@@ -45,14 +46,17 @@ Result<int> partition_from_json(std::string_view body, int partitions) {
 
 // The partition in a form-encoded string (a body or a query string), if it names one. Given twice, it is
 // refused rather than guessed at: a proxy or a log reading the other copy would disagree with us.
-Result<std::optional<int>> partition_from_form(std::string_view form, std::string_view where, int partitions) {
+Result<std::optional<int>> partition_from_form(std::string_view form, std::string_view where,
+                                               int partitions) {
   std::optional<std::string_view> raw;
   while (!form.empty()) {
     const auto amp = form.find('&');
     const std::string_view pair = form.substr(0, amp);
     const auto equals = pair.find('=');
     if (form_decode(pair.substr(0, equals)) == "partition") {
-      if (raw) return make_error(Errc::bad_request, "partition is given more than once in the " + std::string(where));
+      if (raw)
+        return make_error(Errc::bad_request,
+                          "partition is given more than once in the " + std::string(where));
       raw = equals == std::string_view::npos ? std::string_view() : pair.substr(equals + 1);
     }
     if (amp == std::string_view::npos) break;
@@ -61,7 +65,8 @@ Result<std::optional<int>> partition_from_form(std::string_view form, std::strin
   if (!raw) return std::optional<int>();
   const auto value = form_decode(*raw);
   if (!value) {
-    return make_error(Errc::bad_request, "partition in the " + std::string(where) + " is not valid form encoding: '" +
+    return make_error(Errc::bad_request, "partition in the " + std::string(where) +
+                                             " is not valid form encoding: '" +
                                              std::string(raw->substr(0, 32)) + "'");
   }
   auto partition = parse_partition_text(*value, partitions);
@@ -100,7 +105,8 @@ std::optional<std::string> form_value(std::string_view form, std::string_view na
     const std::string_view pair = form.substr(0, amp);
     const auto equals = pair.find('=');
     if (form_decode(pair.substr(0, equals)) == name) {
-      return equals == std::string_view::npos ? std::optional<std::string>("") : form_decode(pair.substr(equals + 1));
+      return equals == std::string_view::npos ? std::optional<std::string>("")
+                                              : form_decode(pair.substr(equals + 1));
     }
     if (amp == std::string_view::npos) break;
     form.remove_prefix(amp + 1);
@@ -114,14 +120,16 @@ Result<int> requested_partition(const HttpRequest& request, int partitions) {
       return partition_from_json(request.body, partitions);
     }
     // curl -d sends form encoding; a client that names no type gets the same reading.
-    if (request.content_type.empty() || has_media_type(request.content_type, "application/x-www-form-urlencoded")) {
+    if (request.content_type.empty() ||
+        has_media_type(request.content_type, "application/x-www-form-urlencoded")) {
       auto found = partition_from_form(request.body, "form body", partitions);
       if (!found) return found.error();
       if (*found) return **found;
     } else {
       return make_error(Errc::unsupported_media_type,
                         "send partition as a form field (application/x-www-form-urlencoded), JSON or a query "
-                        "parameter, not " + request.content_type);
+                        "parameter, not " +
+                            request.content_type);
     }
   }
   auto found = partition_from_form(request.query, "query string", partitions);
@@ -131,7 +139,8 @@ Result<int> requested_partition(const HttpRequest& request, int partitions) {
                                            std::to_string(partitions - 1) + ") as a form field");
 }
 
-OrderRequestFactory::OrderRequestFactory(std::uint16_t node) : users_(node), random_(std::random_device{}()) {}
+OrderRequestFactory::OrderRequestFactory(std::uint16_t node)
+    : users_(node), random_(std::random_device{}()) {}
 
 OrderRequest OrderRequestFactory::make() {
   using namespace std::chrono;
@@ -143,7 +152,8 @@ std::string order_url(std::string_view url_template, int partition) {
   constexpr std::string_view placeholder = "{partition}";
   std::string url(url_template);
   const std::string number = std::to_string(partition);
-  for (auto at = url.find(placeholder); at != std::string::npos; at = url.find(placeholder, at + number.size())) {
+  for (auto at = url.find(placeholder); at != std::string::npos;
+       at = url.find(placeholder, at + number.size())) {
     url.replace(at, placeholder.size(), number);
   }
   return url;

@@ -19,7 +19,8 @@ void Config::bind_options(CLI::App& app) {
 
 Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
   if (!request.content_type.empty() && !has_media_type(request.content_type, "application/json")) {
-    return make_error(Errc::unsupported_media_type, "send the order as application/json, not " + request.content_type);
+    return make_error(Errc::unsupported_media_type,
+                      "send the order as application/json, not " + request.content_type);
   }
   auto order_request = parse_order_request(request.body);
   if (!order_request) return order_request.error();
@@ -31,9 +32,11 @@ HttpResponse order_not_written(const Order& order, const Error& error) {
   const bool maybe_stored = error.code == Errc::outcome_unknown;
   nlohmann::json body = {
       {"error", to_string(error.code)},
-      {"message", maybe_stored ? "Kafka did not confirm the order in time; it may still be stored, look it up by "
-                                 "order_id before ordering again: " + error.message
-                               : "order was not written, retry later: " + error.message},
+      {"message", maybe_stored
+                      ? "Kafka did not confirm the order in time; it may still be stored, look it up by "
+                        "order_id before ordering again: " +
+                            error.message
+                      : "order was not written, retry later: " + error.message},
       {"outcome", maybe_stored ? "unknown" : "not_written"},
       {"order_id", order.order_id.value},
       {"user_id", order.user_id.value},
@@ -57,22 +60,29 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   return std::unique_ptr<Service>(new Service(io, resolved, *partition, std::move(*producer)));
 }
 
-Service::Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<kafka::Producer> producer)
+Service::Service(asio::io_context& io, const Config& config, int partition,
+                 std::unique_ptr<kafka::Producer> producer)
     // Order ids take the partition as their snowflake node: instances never hand out the same id.
-    : config_(config), partition_(partition), ids_(static_cast<std::uint16_t>(partition)),
+    : config_(config),
+      partition_(partition),
+      ids_(static_cast<std::uint16_t>(partition)),
       producer_(std::move(producer)),
-      produce_errors_(metrics::registry().counter("kafka_produce_errors_total", "Orders Kafka did not acknowledge")),
-      produce_seconds_(metrics::registry().histogram("kafka_produce_duration_seconds",
-                                                     "Time from writing an order to Kafka's acknowledgement")),
+      produce_errors_(
+          metrics::registry().counter("kafka_produce_errors_total", "Orders Kafka did not acknowledge")),
+      produce_seconds_(metrics::registry().histogram(
+          "kafka_produce_duration_seconds", "Time from writing an order to Kafka's acknowledgement")),
       server_(io, config.http) {
   add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
     if (producer_->brokers_reachable()) return std::nullopt;
     return "no Kafka broker reachable";
   });
-  queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length", "Writes waiting for Kafka's acknowledgement",
-                                           [this] { return std::vector<std::pair<metrics::Labels, double>>{
-                                                        {{}, static_cast<double>(producer_->pending())}}; });
-  server_.route(http::verb::post, "/submit-order", [this](HttpRequest request) { return submit_order(std::move(request)); });
+  queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length",
+                                           "Writes waiting for Kafka's acknowledgement", [this] {
+                                             return std::vector<std::pair<metrics::Labels, double>>{
+                                                 {{}, static_cast<double>(producer_->pending())}};
+                                           });
+  server_.route(http::verb::post, "/submit-order",
+                [this](HttpRequest request) { return submit_order(std::move(request)); });
 }
 
 Status Service::start() {
@@ -81,7 +91,8 @@ Status Service::start() {
     log::warn("kafka not reachable yet", {{"error", warm.error().message}});
   }
   if (auto status = server_.start(); !status) return status;
-  log::info("order listening", {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
+  log::info("order listening",
+            {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
   return Ok{};
 }
 
@@ -101,7 +112,8 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   produce_seconds_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
   if (!delivery) {
     produce_errors_.inc();
-    log::error("order not written", {{"order_id", order->order_id.value}, {"error", delivery.error().message}});
+    log::error("order not written",
+               {{"order_id", order->order_id.value}, {"error", delivery.error().message}});
     co_return order_not_written(*order, delivery.error());
   }
   log::info(payload);  // the seed's order service logs the order as its message, once it is in Kafka

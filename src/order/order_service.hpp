@@ -7,10 +7,10 @@
 #include <string>
 
 #include "common/config.hpp"
-#include "common/kafka/settings.hpp"
 #include "common/http/server.hpp"
 #include "common/ids.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/metrics.hpp"
 #include "common/order.hpp"
 
@@ -44,7 +44,8 @@ class Service {
   std::uint16_t port() const { return server_.port(); }
 
  private:
-  Service(asio::io_context& io, const Config& config, int partition, std::unique_ptr<kafka::Producer> producer);
+  Service(asio::io_context& io, const Config& config, int partition,
+          std::unique_ptr<kafka::Producer> producer);
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
 
   Config config_;

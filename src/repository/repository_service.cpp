@@ -15,10 +15,13 @@ namespace {
 void announce(const std::vector<Shipment>& shipments) {
   static auto& shipped = metrics::registry().counter("orders_shipped_total", "Orders shipped (each once)");
   const auto at_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch()).count();
+                         std::chrono::system_clock::now().time_since_epoch())
+                         .count();
   for (const auto& shipment : shipments) {
-    log::info("shipped", {{"order_id", shipment.order_id.value}, {"partition", shipment.partition},
-                          {"offset", shipment.offset}, {"at_us", at_us}});
+    log::info("shipped", {{"order_id", shipment.order_id.value},
+                          {"partition", shipment.partition},
+                          {"offset", shipment.offset},
+                          {"at_us", at_us}});
   }
   shipped.inc(shipments.size());
 }
@@ -36,7 +39,8 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   auto partition = resolve_partition(config.common.pod_name, current_hostname(), config.kafka.partitions);
   if (!partition) return partition.error();
   Config resolved = config;
-  if (resolved.http.listen.empty()) resolved.http.listen = local_listen(local_ports::kRepositoryBase + *partition);
+  if (resolved.http.listen.empty())
+    resolved.http.listen = local_listen(local_ports::kRepositoryBase + *partition);
   std::unique_ptr<Service> service(new Service(io, resolved, *partition));
   // Named by topic and partition: a state directory reused for another topic never lends it a position.
   // Where no state exists (a new volume), the group's committed offset says what was shipped before.
@@ -67,17 +71,20 @@ void Service::publish() {
   const auto positions = loop_->positions();
   const auto next = positions.find(partition_);
   const bool started = next != positions.end() && next->second > 0;
-  shipments_json_.set(nlohmann::json{{"partition", partition_},
-                                     {"shipped", warehouse_.shipped()},
-                                     {"next_offset", started ? nlohmann::json(next->second) : nlohmann::json(nullptr)}}
-                          .dump());
+  shipments_json_.set(
+      nlohmann::json{{"partition", partition_},
+                     {"shipped", warehouse_.shipped()},
+                     {"next_offset", started ? nlohmann::json(next->second) : nlohmann::json(nullptr)}}
+          .dump());
 }
 
 Status Service::start() {
   // HTTP first: the process is live (and not ready) while the loop finds where to start, which needs
   // the brokers.
   if (auto status = server_.start(); !status) return status;
-  log::info("repository started", {{"partition", partition_}, {"topic", config_.kafka.topic}, {"port", server_.port()},
+  log::info("repository started", {{"partition", partition_},
+                                   {"topic", config_.kafka.topic},
+                                   {"port", server_.port()},
                                    {"shipped", warehouse_.shipped()}});
   loop_->start();  // from here warehouse_ belongs to the consumer thread
   return Ok{};

@@ -6,9 +6,9 @@
 #include <string>
 
 #include "common/config.hpp"
-#include "common/kafka/settings.hpp"
 #include "common/consumer/consumer_loop.hpp"
 #include "common/http/server.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/published.hpp"
 #include "repository/warehouse.hpp"
 

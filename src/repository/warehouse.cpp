@@ -26,7 +26,8 @@ Status Warehouse::restore(std::string_view snapshot) {
   const auto parsed = nlohmann::json::parse(snapshot.begin(), snapshot.end(), nullptr, false);
   if (!parsed.is_object() || !parsed.contains("shipped") || !parsed["shipped"].is_number_integer() ||
       parsed["shipped"].get<std::int64_t>() < 0) {
-    return make_error(Errc::storage, "the warehouse's state is malformed: " + std::string(snapshot.substr(0, 64)));
+    return make_error(Errc::storage,
+                      "the warehouse's state is malformed: " + std::string(snapshot.substr(0, 64)));
   }
   shipped_ = parsed["shipped"].get<std::int64_t>();
   return Ok{};

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
-
 namespace kd::statistics {
 
 using nlohmann::json;
@@ -86,7 +85,8 @@ struct FiguresCodec {
 
   static Result<ShopFigures> decode(std::string_view text) {
     const json parsed = json::parse(text.begin(), text.end(), nullptr, false);
-    const bool version_2 = parsed.is_object() && parsed.contains("version") && parsed["version"].is_number_integer() &&
+    const bool version_2 = parsed.is_object() && parsed.contains("version") &&
+                           parsed["version"].is_number_integer() &&
                            parsed["version"].get<std::int64_t>() == 2;
     if (!version_2) {
       return make_error(Errc::storage, "figures are not a version 2 snapshot");

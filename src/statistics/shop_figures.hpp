@@ -38,7 +38,9 @@ class ShopFigures final : public consumer::Handler {
   // {"regions":[{"partition":0,"region":"陕北","orders":3,"revenue":1500,"rejected":0},…],"total":{…}};
   // every partition in [0, partitions) appears, with zeros if it has no orders yet.
   std::string to_json(const RegionNames& names, int partitions) const;
-  friend bool operator==(const ShopFigures& a, const ShopFigures& b) { return a.partitions_ == b.partitions_; }
+  friend bool operator==(const ShopFigures& a, const ShopFigures& b) {
+    return a.partitions_ == b.partitions_;
+  }
 
  private:
   friend struct FiguresCodec;

@@ -28,16 +28,18 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   for (int partition = 0; partition < config.kafka.partitions; ++partition) partitions.push_back(partition);
   // Figures without saved state start at zero, so their partitions are read from the beginning: the
   // group's committed offsets are for lag monitoring only and never decide where counting starts.
-  auto loop = consumer::ConsumerLoop::create(
-      config.kafka, config.consumer,
-      {.client_id = "statistics",
-       .state_name = "statistics-" + config.kafka.topic,
-       .partitions = std::move(partitions),
-       .save_interval = config.checkpoint_interval,
-       .after_batch = [service = service.get()] {
-         service->stats_json_.set(service->figures_.to_json(service->regions_, service->config_.kafka.partitions));
-       }},
-      service->figures_);
+  auto loop =
+      consumer::ConsumerLoop::create(config.kafka, config.consumer,
+                                     {.client_id = "statistics",
+                                      .state_name = "statistics-" + config.kafka.topic,
+                                      .partitions = std::move(partitions),
+                                      .save_interval = config.checkpoint_interval,
+                                      .after_batch =
+                                          [service = service.get()] {
+                                            service->stats_json_.set(service->figures_.to_json(
+                                                service->regions_, service->config_.kafka.partitions));
+                                          }},
+                                     service->figures_);
   if (!loop) return loop.error();
   service->loop_ = std::move(*loop);
   service->stats_json_.set(service->figures_.to_json(service->regions_, config.kafka.partitions));

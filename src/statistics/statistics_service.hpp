@@ -5,9 +5,9 @@
 #include <string>
 
 #include "common/config.hpp"
-#include "common/kafka/settings.hpp"
 #include "common/consumer/consumer_loop.hpp"
 #include "common/http/server.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/published.hpp"
 #include "common/regions.hpp"
 #include "statistics/shop_figures.hpp"
@@ -41,8 +41,8 @@ class Service {
 
   Config config_;
   RegionNames regions_;
-  ShopFigures figures_;                  // the consumer thread's own
-  Published<std::string> stats_json_;    // what GET /stats answers
+  ShopFigures figures_;                // the consumer thread's own
+  Published<std::string> stats_json_;  // what GET /stats answers
   HttpServer server_;
   std::unique_ptr<consumer::ConsumerLoop> loop_;  // after figures_: stopped before they go
 };

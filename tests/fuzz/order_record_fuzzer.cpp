@@ -71,7 +71,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const auto strict = parse_order(" " + std::string(value));
   FUZZ_CHECK(strict.ok() == order.ok());
   if (order) FUZZ_CHECK(*strict == *order);
-  const json expected_line = {{"key", nullptr}, {"offset", 7}, {"partition", 1}, {"value", std::string(value)}};
+  const json expected_line = {
+      {"key", nullptr}, {"offset", 7}, {"partition", 1}, {"value", std::string(value)}};
   FUZZ_CHECK(consumed_record_json(std::nullopt, 7, 1, value) ==
              expected_line.dump(-1, ' ', false, json::error_handler_t::replace));
   check_log_line(std::nullopt, value);

@@ -37,7 +37,9 @@ std::string free_port_prefix() {
       tcp::acceptor probe(io);
       boost::system::error_code ec;
       probe.open(tcp::v4(), ec);
-      if (!ec) probe.bind({asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(prefix * 10 + partition)}, ec);
+      if (!ec)
+        probe.bind({asio::ip::make_address("127.0.0.1"), static_cast<std::uint16_t>(prefix * 10 + partition)},
+                   ec);
       all_free = !ec;
     }
     if (all_free) return std::to_string(prefix);
@@ -138,7 +140,8 @@ Answer exchange(std::uint16_t port, const Send& send, bool head = false) {
         parser.body_limit(1 << 20);
         stream.expires_after(10s);
         co_await http::async_read(stream, buffer, parser, on_error());
-        answer.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
+        answer.took =
+            std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - began);
         if (ec) {
           answer.ended = ec.message();
           answer.closed = ec == http::error::end_of_stream || ec == asio::error::eof ||
@@ -180,15 +183,19 @@ std::string form(std::string_view body) {
 std::string query(std::string_view query_string) {
   return request("POST", "/submit-order?" + std::string(query_string), "", "");
 }
-std::string json_post(std::string_view body) { return request("POST", "/submit-order", "application/json", body); }
+std::string json_post(std::string_view body) {
+  return request("POST", "/submit-order", "application/json", body);
+}
 std::string get(std::string_view target) { return request("GET", target, "", ""); }
 
 // A gateway body of {"partition": <value>}; an order body with one field replaced.
-std::string partition_json(std::string_view value) { return json_post(R"({"partition":)" + std::string(value) + "}"); }
+std::string partition_json(std::string_view value) {
+  return json_post(R"({"partition":)" + std::string(value) + "}");
+}
 std::string order_with(std::string_view money, std::string_view time = "1638865975",
                        std::string_view user_id = R"("1468136425655373824")") {
-  return json_post(R"({"money":)" + std::string(money) + R"(,"time":)" + std::string(time) + R"(,"user_id":)" +
-                   std::string(user_id) + "}");
+  return json_post(R"({"money":)" + std::string(money) + R"(,"time":)" + std::string(time) +
+                   R"(,"user_id":)" + std::string(user_id) + "}");
 }
 
 // The headers at once, then the body a byte at a time.
@@ -200,7 +207,8 @@ Send body_trickled(std::string bytes, std::chrono::milliseconds pause) {
 std::string nested(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
 std::string chunked(std::string_view target, std::string_view content_type, std::string_view chunks) {
-  return "POST " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + std::string(content_type) +
+  return "POST " + std::string(target) +
+         " HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: " + std::string(content_type) +
          "\r\nTransfer-Encoding: chunked\r\n\r\n" + std::string(chunks);
 }
 
@@ -212,10 +220,10 @@ struct Row {
   std::string name;
   Target target;
   Send send;
-  unsigned status;       // 0: the connection is closed without an answer
-  std::string message;   // what the JSON message must contain
-  std::string allow{};   // the Allow header of a 405
-  bool head = false;     // the request was HEAD: no body may follow the answer
+  unsigned status;      // 0: the connection is closed without an answer
+  std::string message;  // what the JSON message must contain
+  std::string allow{};  // the Allow header of a 405
+  bool head = false;    // the request was HEAD: no body may follow the answer
 };
 
 constexpr auto kGateway = Target::gateway;
@@ -232,82 +240,162 @@ std::vector<Row> protocol_rows(Target t) {
   return {
       // Request line and headers.
       {"not HTTP at all", t, {"this is not http\r\n\r\n"}, 400, "malformed HTTP request"},
-      {"binary request line", t, {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s}, 400,
+      {"binary request line",
+       t,
+       {"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03"s},
+       400,
        "malformed HTTP request"},
       {"HTTP/2.0 version", t, {"GET /healthz HTTP/2.0\r\nHost: x\r\n\r\n"}, 400, "malformed HTTP request"},
       {"no target", t, {"GET HTTP/1.1\r\nHost: x\r\n\r\n"}, 400, "malformed HTTP request"},
-      {"header without colon", t, {"POST /submit-order HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"}, 400,
+      {"header without colon",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n"},
+       400,
        "malformed HTTP request"},
-      {"NUL byte in a header", t, {"POST /submit-order HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n"s},
-       400, "malformed HTTP request"},
-      {"NUL byte in the target", t, {"POST /submit-order\0 HTTP/1.1\r\nHost: x\r\n\r\n"s}, 400,
+      {"NUL byte in a header",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nX-A: a\0b\r\n\r\n"s},
+       400,
        "malformed HTTP request"},
-      {"HTTP/1.1 without Host", t,
-       {"POST /submit-order HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"}, 400, "Host"},
-      {"two Host headers", t, {request("POST", "/submit-order", "application/json", "{}", "Host: other\r\n")}, 400,
+      {"NUL byte in the target",
+       t,
+       {"POST /submit-order\0 HTTP/1.1\r\nHost: x\r\n\r\n"s},
+       400,
+       "malformed HTTP request"},
+      {"HTTP/1.1 without Host",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n{}"},
+       400,
        "Host"},
-      {"Content-Length not a number", t,
-       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n0123456789"}, 400,
+      {"two Host headers",
+       t,
+       {request("POST", "/submit-order", "application/json", "{}", "Host: other\r\n")},
+       400,
+       "Host"},
+      {"Content-Length not a number",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: ten\r\n\r\n0123456789"},
+       400,
        "malformed HTTP request"},
-      {"negative Content-Length", t, {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"}, 400,
+      {"negative Content-Length",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n"},
+       400,
        "malformed HTTP request"},
-      {"two different Content-Lengths", t,
-       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"}, 400,
+      {"two different Content-Lengths",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}"},
+       400,
        "malformed HTTP request"},
-      {"Content-Length and chunked together", t,
+      {"Content-Length and chunked together",
+       t,
        {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
         "0\r\n\r\n"},
-       400, "malformed HTTP request"},
-      {"bad chunk size", t, {chunked("/submit-order", "application/json", "zz\r\n{}\r\n0\r\n\r\n")}, 400,
+       400,
        "malformed HTTP request"},
-      {"Content-Length over 2^64", t,
-       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n"}, 400,
+      {"bad chunk size",
+       t,
+       {chunked("/submit-order", "application/json", "zz\r\n{}\r\n0\r\n\r\n")},
+       400,
+       "malformed HTTP request"},
+      {"Content-Length over 2^64",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n"},
+       400,
        "malformed HTTP request"},
       // Limits.
       {"body over the limit", t, {json_post(big)}, 413, "larger than 65536 bytes"},
-      {"Content-Length over the limit, no body sent", t,
-       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n"},
-       413, "larger than 65536 bytes"},
-      {"chunked body over the limit", t, {chunked("/submit-order", "application/json", big_chunks)}, 413,
+      {"Content-Length over the limit, no body sent",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "
+        "10000000\r\n\r\n"},
+       413,
        "larger than 65536 bytes"},
-      {"header over the limit", t,
-       {request("POST", "/submit-order", "application/json", "{}", "X-Padding: " + std::string(10'000, 'a') + "\r\n")},
-       431, "larger than 8192 bytes"},
-      {"target over the header limit", t, {request("POST", "/submit-order?" + std::string(10'000, 'a'), "", "")}, 431,
+      {"chunked body over the limit",
+       t,
+       {chunked("/submit-order", "application/json", big_chunks)},
+       413,
+       "larger than 65536 bytes"},
+      {"header over the limit",
+       t,
+       {request("POST", "/submit-order", "application/json", "{}",
+                "X-Padding: " + std::string(10'000, 'a') + "\r\n")},
+       431,
+       "larger than 8192 bytes"},
+      {"target over the header limit",
+       t,
+       {request("POST", "/submit-order?" + std::string(10'000, 'a'), "", "")},
+       431,
        "larger than 8192 bytes"},
       // Routes and methods.
-      {"unknown path", t, {request("POST", "/no-such-path", "application/json", kValidOrder)}, 404,
+      {"unknown path",
+       t,
+       {request("POST", "/no-such-path", "application/json", kValidOrder)},
+       404,
        "no such path: /no-such-path"},
-      {"trailing slash", t, {request("POST", "/submit-order/", "application/json", kValidOrder)}, 404,
+      {"trailing slash",
+       t,
+       {request("POST", "/submit-order/", "application/json", kValidOrder)},
+       404,
        "no such path: /submit-order/"},
       {"GET on submit-order", t, {get("/submit-order")}, 405, "GET is not allowed on /submit-order", "POST"},
-      {"PUT on submit-order", t, {request("PUT", "/submit-order", "application/json", kValidOrder)}, 405,
-       "PUT is not allowed", "POST"},
+      {"PUT on submit-order",
+       t,
+       {request("PUT", "/submit-order", "application/json", kValidOrder)},
+       405,
+       "PUT is not allowed",
+       "POST"},
       {"DELETE on /", t, {request("DELETE", "/", "", "")}, 405, "DELETE is not allowed on /", "GET"},
-      {"POST on /healthz", t, {request("POST", "/healthz", "application/json", "{}")}, 405, "POST is not allowed",
+      {"POST on /healthz",
+       t,
+       {request("POST", "/healthz", "application/json", "{}")},
+       405,
+       "POST is not allowed",
        "GET"},
-      {"unknown method", t, {request("BREW", "/submit-order", "application/json", kValidOrder)}, 405,
-       "BREW is not allowed", "POST"},
-      {"HEAD on submit-order", t, {request("HEAD", "/submit-order", "", "")}, 405, "HEAD is not allowed", "POST",
+      {"unknown method",
+       t,
+       {request("BREW", "/submit-order", "application/json", kValidOrder)},
+       405,
+       "BREW is not allowed",
+       "POST"},
+      {"HEAD on submit-order",
+       t,
+       {request("HEAD", "/submit-order", "", "")},
+       405,
+       "HEAD is not allowed",
+       "POST",
        /*head=*/true},
       // Truncated and slow requests. Started but not finished within the request timeout: 408 and
       // Connection: close, so the client knows nothing was done (a bare close would leave it guessing
       // whether the order was stored). Never started: closed at the idle timeout, there is nothing to answer.
-      {"body shorter than Content-Length, then half-close", t,
-       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120), Then::half_close}, 400,
+      {"body shorter than Content-Length, then half-close",
+       t,
+       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120), Then::half_close},
+       400,
        "ended before"},
-      {"headers cut off, then half-close", t, {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Le", Then::half_close},
-       400, "ended before"},
-      {"body shorter than Content-Length, then hang up", t,
-       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120), Then::close}, 0, ""},
-      {"body shorter than Content-Length, then wait", t,
-       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120)}, 408,
+      {"headers cut off, then half-close",
+       t,
+       {"POST /submit-order HTTP/1.1\r\nHost: x\r\nContent-Le", Then::half_close},
+       400,
+       "ended before"},
+      {"body shorter than Content-Length, then hang up",
+       t,
+       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120), Then::close},
+       0,
+       ""},
+      {"body shorter than Content-Length, then wait",
+       t,
+       {request("POST", "/submit-order", "application/json", kValidOrder).substr(0, 120)},
+       408,
        "not received within 1000 ms"},
-      {"headers trickled slower than the request timeout", t, {json_post(kValidOrder), Then::read, 100ms}, 408,
+      {"headers trickled slower than the request timeout",
+       t,
+       {json_post(kValidOrder), Then::read, 100ms},
+       408,
        "not received within 1000 ms"},
       {"body trickled slower than the request timeout", t,
-       body_trickled(request("POST", "/submit-order", "application/json", kValidOrder), 100ms),
-       408, "not received within 1000 ms"},
+       body_trickled(request("POST", "/submit-order", "application/json", kValidOrder), 100ms), 408,
+       "not received within 1000 ms"},
       {"connection that never sends a byte", t, {""}, 0, ""},
   };
 }
@@ -329,13 +417,19 @@ std::vector<Row> gateway_rows() {
       {"empty body, no query", kGateway, {form("")}, 400, "missing 'partition'"},
       {"partition twice", kGateway, {form("partition=1&partition=2")}, 400, "more than once"},
       {"partition twice, same value", kGateway, {form("partition=1&partition=1")}, 400, "more than once"},
-      {"partition 99999999999999999999", kGateway, {form("partition=99999999999999999999")}, 400,
+      {"partition 99999999999999999999",
+       kGateway,
+       {form("partition=99999999999999999999")},
+       400,
        "got '99999999999999999999'"},
       {"partition non-ASCII (一)", kGateway, {form("partition=%E4%B8%80")}, 400, "got '一'"},
       {"partition raw UTF-8 (一)", kGateway, {form("partition=一")}, 400, "got '一'"},
       {"partition invalid UTF-8", kGateway, {form("partition=\xff")}, 400, kPartitionRange},
       {"partition NUL", kGateway, {form("partition=%00")}, 400, kPartitionRange},
-      {"partition broken escape", kGateway, {form("partition=%zz")}, 400,
+      {"partition broken escape",
+       kGateway,
+       {form("partition=%zz")},
+       400,
        "partition in the form body is not valid form encoding: '%zz'"},
       {"partition in the query out of range", kGateway, {query("partition=7")}, 400, "got '7'"},
       {"partition in the query twice", kGateway, {query("partition=0&partition=1")}, 400, "more than once"},
@@ -345,19 +439,40 @@ std::vector<Row> gateway_rows() {
       {"JSON partition 3", kGateway, {partition_json("3")}, 400, "got '3'"},
       {"JSON partition 1.0", kGateway, {partition_json("1.0")}, 400, "got '1.0'"},
       {"JSON partition 1e400", kGateway, {partition_json("1e400")}, 400, "not valid JSON"},
-      {"JSON partition 2^63", kGateway, {partition_json("9223372036854775808")}, 400, "got '9223372036854775808'"},
-      {"JSON partition 2^64-1", kGateway, {partition_json("18446744073709551615")}, 400,
+      {"JSON partition 2^63",
+       kGateway,
+       {partition_json("9223372036854775808")},
+       400,
+       "got '9223372036854775808'"},
+      {"JSON partition 2^64-1",
+       kGateway,
+       {partition_json("18446744073709551615")},
+       400,
        "got '18446744073709551615'"},
       {"JSON partition string '1.0'", kGateway, {partition_json(R"("1.0")")}, 400, "got '1.0'"},
       {"JSON partition string ' 1'", kGateway, {partition_json(R"(" 1")")}, 400, "got ' 1'"},
       {"JSON partition true", kGateway, {partition_json("true")}, 400, "got 'true'"},
       {"JSON partition null", kGateway, {partition_json("null")}, 400, "got 'null'"},
       {"JSON partition array", kGateway, {partition_json("[1]")}, 400, kPartitionRange + ", got an array"},
-      {"JSON partition object", kGateway, {partition_json(R"({"n":1})")}, 400, kPartitionRange + ", got an object"},
-      {"JSON partition deeply nested", kGateway, {partition_json(deep)}, 400, kPartitionRange + ", got an array"},
-      {"JSON partition twice", kGateway, {json_post(R"({"partition":1,"partition":2})")}, 400,
+      {"JSON partition object",
+       kGateway,
+       {partition_json(R"({"n":1})")},
+       400,
+       kPartitionRange + ", got an object"},
+      {"JSON partition deeply nested",
+       kGateway,
+       {partition_json(deep)},
+       400,
+       kPartitionRange + ", got an array"},
+      {"JSON partition twice",
+       kGateway,
+       {json_post(R"({"partition":1,"partition":2})")},
+       400,
        "duplicate key 'partition'"},
-      {"JSON partition then NUL and more", kGateway, {json_post("{\"partition\":1}\0{\"partition\":2}"s)}, 400,
+      {"JSON partition then NUL and more",
+       kGateway,
+       {json_post("{\"partition\":1}\0{\"partition\":2}"s)},
+       400,
        "NUL byte at offset 15"},
       {"JSON without partition", kGateway, {json_post(R"({"p":1})")}, 400, "missing field 'partition'"},
       {"JSON array body", kGateway, {json_post("[1]")}, 400, "must be a JSON object"},
@@ -366,13 +481,22 @@ std::vector<Row> gateway_rows() {
       {"JSON invalid UTF-8", kGateway, {json_post("{\"partition\":\"\xff\"}")}, 400, "not valid JSON"},
       {"JSON with a form body", kGateway, {json_post("partition=1")}, 400, "not valid JSON"},
       // Content types.
-      {"text/plain body", kGateway, {request("POST", "/submit-order", "text/plain", "partition=1")}, 415,
+      {"text/plain body",
+       kGateway,
+       {request("POST", "/submit-order", "text/plain", "partition=1")},
+       415,
        "not text/plain"},
-      {"multipart body", kGateway,
-       {request("POST", "/submit-order", "multipart/form-data; boundary=x", "--x\r\n\r\npartition=1\r\n--x--")}, 415,
+      {"multipart body",
+       kGateway,
+       {request("POST", "/submit-order", "multipart/form-data; boundary=x",
+                "--x\r\n\r\npartition=1\r\n--x--")},
+       415,
        "not multipart/form-data"},
-      {"application/jsonp body", kGateway, {request("POST", "/submit-order", "application/jsonp", "{\"partition\":1}")},
-       415, "not application/jsonp"},
+      {"application/jsonp body",
+       kGateway,
+       {request("POST", "/submit-order", "application/jsonp", "{\"partition\":1}")},
+       415,
+       "not application/jsonp"},
   };
   for (auto& row : protocol_rows(kGateway)) rows.push_back(std::move(row));
   return rows;
@@ -395,13 +519,25 @@ std::vector<Row> order_rows() {
       {"deeply nested array", kOrder, {json_post(nested(32'000))}, 400, "must be a JSON object"},
       {"empty object", kOrder, {json_post("{}")}, 400, "missing field"},
       // Fields.
-      {"missing money", kOrder, {json_post(R"({"time":1638865975,)" + user + "}")}, 400, "missing field 'money'"},
+      {"missing money",
+       kOrder,
+       {json_post(R"({"time":1638865975,)" + user + "}")},
+       400,
+       "missing field 'money'"},
       {"missing time", kOrder, {json_post(R"({"money":81,)" + user + "}")}, 400, "missing field 'time'"},
-      {"missing user_id", kOrder, {json_post(R"({"money":81,"time":1638865975})")}, 400, "missing field 'user_id'"},
+      {"missing user_id",
+       kOrder,
+       {json_post(R"({"money":81,"time":1638865975})")},
+       400,
+       "missing field 'user_id'"},
       {"money as string", kOrder, {order_with(R"("81")")}, 400, "field 'money' must be an integer"},
       {"money negative", kOrder, {order_with("-5")}, 400, "field 'money' must be between 1 and 1000000"},
       {"money zero", kOrder, {order_with("0")}, 400, "field 'money' must be between 1 and 1000000"},
-      {"money over the maximum", kOrder, {order_with("1000001")}, 400, "field 'money' must be between 1 and 1000000"},
+      {"money over the maximum",
+       kOrder,
+       {order_with("1000001")},
+       400,
+       "field 'money' must be between 1 and 1000000"},
       {"money float", kOrder, {order_with("81.5")}, 400, "field 'money' must be an integer"},
       {"money 81.0", kOrder, {order_with("81.0")}, 400, "field 'money' must be an integer"},
       {"money 1e400", kOrder, {order_with("1e400")}, 400, "not valid JSON: number overflow"},
@@ -411,41 +547,99 @@ std::vector<Row> order_rows() {
       {"money null", kOrder, {order_with("null")}, 400, "field 'money' must be an integer"},
       {"money true", kOrder, {order_with("true")}, 400, "field 'money' must be an integer"},
       {"money deeply nested", kOrder, {order_with(nested(32'000))}, 400, "field 'money' must be an integer"},
-      {"user_id empty", kOrder, {order_with("81", "1638865975", R"("")")}, 400, "field 'user_id' must be a decimal id"},
-      {"user_id a number", kOrder, {order_with("81", "1638865975", "1468136425655373824")}, 400,
+      {"user_id empty",
+       kOrder,
+       {order_with("81", "1638865975", R"("")")},
+       400,
+       "field 'user_id' must be a decimal id"},
+      {"user_id a number",
+       kOrder,
+       {order_with("81", "1638865975", "1468136425655373824")},
+       400,
        "field 'user_id' must be a string"},
-      {"user_id null", kOrder, {order_with("81", "1638865975", "null")}, 400, "field 'user_id' must be a string"},
-      {"user_id letters", kOrder, {order_with("81", "1638865975", R"("abc")")}, 400,
+      {"user_id null",
+       kOrder,
+       {order_with("81", "1638865975", "null")},
+       400,
+       "field 'user_id' must be a string"},
+      {"user_id letters",
+       kOrder,
+       {order_with("81", "1638865975", R"("abc")")},
+       400,
        "field 'user_id' must be a decimal id"},
-      {"user_id over 2^63-1", kOrder, {order_with("81", "1638865975", R"("9223372036854775808")")}, 400,
+      {"user_id over 2^63-1",
+       kOrder,
+       {order_with("81", "1638865975", R"("9223372036854775808")")},
+       400,
        "field 'user_id' must be a decimal id from 0 to 9223372036854775807"},
-      {"user_id 20 digits", kOrder, {order_with("81", "1638865975", R"("99999999999999999999")")}, 400,
+      {"user_id 20 digits",
+       kOrder,
+       {order_with("81", "1638865975", R"("99999999999999999999")")},
+       400,
        "field 'user_id' must be a decimal id"},
-      {"user_id with escaped NUL", kOrder, {order_with("81", "1638865975", R"("1\u0000")")}, 400,
+      {"user_id with escaped NUL",
+       kOrder,
+       {order_with("81", "1638865975", R"("1\u0000")")},
+       400,
        "field 'user_id' must be a decimal id"},
-      {"user_id invalid UTF-8", kOrder, {order_with("81", "1638865975", "\"1\xff\xfe\"")}, 400, "not valid JSON"},
-      {"user_id lone surrogate", kOrder, {order_with("81", "1638865975", R"("\ud800")")}, 400, "not valid JSON"},
-      {"raw NUL inside a string", kOrder, {order_with("81", "1638865975", "\"1\0\""s)}, 400,
+      {"user_id invalid UTF-8",
+       kOrder,
+       {order_with("81", "1638865975", "\"1\xff\xfe\"")},
+       400,
+       "not valid JSON"},
+      {"user_id lone surrogate",
+       kOrder,
+       {order_with("81", "1638865975", R"("\ud800")")},
+       400,
+       "not valid JSON"},
+      {"raw NUL inside a string",
+       kOrder,
+       {order_with("81", "1638865975", "\"1\0\""s)},
+       400,
        "not valid JSON"},
       {"NUL after the object", kOrder, {json_post(kValidOrder + "\0"s)}, 400, "NUL byte at offset 62"},
-      {"NUL, then a second order", kOrder, {json_post(kValidOrder + "\0"s + kValidOrder)}, 400, "NUL byte at offset 62"},
-      {"invalid UTF-8 in an extra field", kOrder,
-       {json_post(R"({"money":81,"time":1638865975,"note":")" "\xc3\x28" R"(",)" + user + "}")}, 400,
+      {"NUL, then a second order",
+       kOrder,
+       {json_post(kValidOrder + "\0"s + kValidOrder)},
+       400,
+       "NUL byte at offset 62"},
+      {"invalid UTF-8 in an extra field",
+       kOrder,
+       {json_post(R"({"money":81,"time":1638865975,"note":")"
+                  "\xc3\x28"
+                  R"(",)" +
+                  user + "}")},
+       400,
        "not valid JSON"},
-      {"time as string", kOrder, {order_with("81", R"("1638865975")")}, 400, "field 'time' must be an integer"},
+      {"time as string",
+       kOrder,
+       {order_with("81", R"("1638865975")")},
+       400,
+       "field 'time' must be an integer"},
       {"time float", kOrder, {order_with("81", "1638865975.5")}, 400, "field 'time' must be an integer"},
       {"time object", kOrder, {order_with("81", "{}")}, 400, "field 'time' must be an integer"},
       {"time zero", kOrder, {order_with("81", "0")}, 400, "field 'time' must be between"},
-      {"duplicate money", kOrder, {json_post(R"({"money":81,"money":82,"time":1638865975,)" + user + "}")}, 400,
+      {"duplicate money",
+       kOrder,
+       {json_post(R"({"money":81,"money":82,"time":1638865975,)" + user + "}")},
+       400,
        "duplicate key 'money'"},
-      {"duplicate user_id", kOrder,
-       {json_post(R"({"money":81,"time":1638865975,"user_id":"abc",)" + user + "}")}, 400,
+      {"duplicate user_id",
+       kOrder,
+       {json_post(R"({"money":81,"time":1638865975,"user_id":"abc",)" + user + "}")},
+       400,
        "duplicate key 'user_id'"},
       // Content types.
-      {"text/plain", kOrder, {request("POST", "/submit-order", "text/plain", kValidOrder)}, 415,
+      {"text/plain",
+       kOrder,
+       {request("POST", "/submit-order", "text/plain", kValidOrder)},
+       415,
        "send the order as application/json, not text/plain"},
-      {"form content type", kOrder, {request("POST", "/submit-order", "application/x-www-form-urlencoded", "money=81")},
-       415, "not application/x-www-form-urlencoded"},
+      {"form content type",
+       kOrder,
+       {request("POST", "/submit-order", "application/x-www-form-urlencoded", "money=81")},
+       415,
+       "not application/x-www-form-urlencoded"},
   };
 }
 
@@ -473,16 +667,20 @@ class BadInput : public ::testing::Test {
     ASSERT_TRUE(gateway_->ok()) << gateway_->error();
   }
 
-  std::uint16_t port(Target target) { return target == kGateway ? (*gateway_)->port() : (*orders_[0])->port(); }
+  std::uint16_t port(Target target) {
+    return target == kGateway ? (*gateway_)->port() : (*orders_[0])->port();
+  }
 
   // Every row, then: nothing in Kafka, and a valid order through `target` still lands there.
-  void run(const std::vector<Row>& rows, Target target, const std::string& valid_request, int valid_partition) {
+  void run(const std::vector<Row>& rows, Target target, const std::string& valid_request,
+           int valid_partition) {
     const auto began = std::chrono::steady_clock::now();
     for (const auto& row : rows) check(row);
     std::printf("%zu rows in %.1f s\n", rows.size(),
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count());
 
-    EXPECT_EQ(end_offsets(topic_), (std::vector<std::int64_t>{0, 0, 0})) << "a malformed request reached Kafka";
+    EXPECT_EQ(end_offsets(topic_), (std::vector<std::int64_t>{0, 0, 0}))
+        << "a malformed request reached Kafka";
     const auto valid = exchange(port(target), {valid_request});
     ASSERT_TRUE(valid.responded) << valid.ended;
     EXPECT_EQ(valid.status, 200u) << valid.body;
@@ -524,13 +722,20 @@ class BadInput : public ::testing::Test {
 
   static std::string to_string_for(unsigned status) {
     switch (status) {
-      case 400: return "bad_request";
-      case 404: return "not_found";
-      case 405: return "method_not_allowed";
-      case 408: return "request_timeout";
-      case 413: return "payload_too_large";
-      case 415: return "unsupported_media_type";
-      case 431: return "header_too_large";
+      case 400:
+        return "bad_request";
+      case 404:
+        return "not_found";
+      case 405:
+        return "method_not_allowed";
+      case 408:
+        return "request_timeout";
+      case 413:
+        return "payload_too_large";
+      case 415:
+        return "unsupported_media_type";
+      case 431:
+        return "header_too_large";
     }
     return "?";
   }

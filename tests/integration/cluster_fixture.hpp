@@ -39,8 +39,10 @@ inline std::string fresh_topic(const std::string& stem) {
                     std::to_string(std::chrono::steady_clock::now().time_since_epoch().count() % 1000000);
   // And its dead-letter topic, named as the services expect by default.
   for (const auto& topic : {name, name + ".dlq"}) {
-    auto created = kafka::ensure_topic(brokers(), {.name = topic, .partitions = 3, .replication_factor = 2,
-                                                   .config = {{"min.insync.replicas", "2"}}}, {}, 30s);
+    auto created = kafka::ensure_topic(
+        brokers(),
+        {.name = topic, .partitions = 3, .replication_factor = 2, .config = {{"min.insync.replicas", "2"}}},
+        {}, 30s);
     if (!created) ADD_FAILURE() << created.error().message;
   }
   return name;
@@ -86,10 +88,13 @@ class Running {
   void stop() {
     if (!thread_.joinable()) return;
     std::promise<void> drained;
-    asio::co_spawn(io_, [&]() -> asio::awaitable<void> {
-      co_await service_->drain();
-      drained.set_value();
-    }, asio::detached);
+    asio::co_spawn(
+        io_,
+        [&]() -> asio::awaitable<void> {
+          co_await service_->drain();
+          drained.set_value();
+        },
+        asio::detached);
     drained.get_future().wait();
     io_.stop();
     thread_.join();
@@ -110,8 +115,8 @@ struct Reply {
 };
 
 // One blocking HTTP/1.1 request on a fresh connection.
-inline Reply call(http::verb method, std::uint16_t port, const std::string& target, const std::string& body = "",
-                  const std::string& content_type = "") {
+inline Reply call(http::verb method, std::uint16_t port, const std::string& target,
+                  const std::string& body = "", const std::string& content_type = "") {
   asio::io_context io;
   beast::tcp_stream stream(io);
   stream.expires_after(30s);
@@ -134,8 +139,9 @@ inline void produce(const std::string& topic, int partition, const std::vector<s
   ASSERT_TRUE(producer) << producer.error().message;
   for (const auto& payload : payloads) {
     std::promise<Result<kafka::Delivery>> delivered;
-    (*producer)->async_produce(topic, partition, payload,
-                               [&](Result<kafka::Delivery> result) { delivered.set_value(std::move(result)); });
+    (*producer)->async_produce(topic, partition, payload, [&](Result<kafka::Delivery> result) {
+      delivered.set_value(std::move(result));
+    });
     auto result = delivered.get_future().get();
     ASSERT_TRUE(result) << result.error().message;
   }
@@ -151,8 +157,8 @@ struct Stored {
 
 // Everything in the given partitions from the beginning, read with a consumer of its own; stops once
 // `expected` records are read or `wait` passes with nothing new.
-inline std::vector<Stored> read_back(const std::string& topic, std::vector<int> partitions, std::size_t expected,
-                                     std::chrono::milliseconds wait = 3000ms) {
+inline std::vector<Stored> read_back(const std::string& topic, std::vector<int> partitions,
+                                     std::size_t expected, std::chrono::milliseconds wait = 3000ms) {
   auto consumer = kafka::Consumer::create(
       {.brokers = brokers(), .group_id = "it-reader-" + topic, .client_id = "it-reader", .topic = topic});
   std::vector<Stored> out;

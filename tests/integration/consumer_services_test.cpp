@@ -12,7 +12,8 @@
 namespace kd::test {
 namespace {
 
-repository::Config repository_config(const std::string& topic, int partition, const std::filesystem::path& state) {
+repository::Config repository_config(const std::string& topic, int partition,
+                                     const std::filesystem::path& state) {
   repository::Config config;
   config.common.pod_name = "repository-" + std::to_string(partition);
   config.kafka.brokers = brokers();
@@ -28,7 +29,8 @@ nlohmann::json shipments(Running<repository::Service>& warehouse) {
 }
 
 // The orders the warehouse's saved state says it shipped (its dedupe window: here, every one).
-std::vector<std::string> shipped_ids(const std::filesystem::path& state, const std::string& topic, int partition) {
+std::vector<std::string> shipped_ids(const std::filesystem::path& state, const std::string& topic,
+                                     int partition) {
   std::vector<std::string> ids;
   auto store = consumer::StateStore::open(state, topic);
   if (!store) {
@@ -100,7 +102,8 @@ TEST(Repository, CommitsItsPositionWithinTheIntervalWhileIdle) {
   Running<repository::Service> warehouse(config);
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
   ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
-  auto reader = kafka::Consumer::create({.brokers = brokers(), .group_id = config.consumer.group_id, .topic = topic});
+  auto reader =
+      kafka::Consumer::create({.brokers = brokers(), .group_id = config.consumer.group_id, .topic = topic});
   ASSERT_TRUE(reader.ok()) << reader.error().message;
   EXPECT_TRUE(eventually([&] {
     const auto committed = (*reader)->committed({0}, std::chrono::seconds(5));
@@ -111,7 +114,8 @@ TEST(Repository, CommitsItsPositionWithinTheIntervalWhileIdle) {
 TEST(Repository, DeadLettersARecordThatIsNotAnOrderAndKeepsConsuming) {
   const auto topic = fresh_topic("repository-poison");
   const auto state = fresh_dir("repository-poison");
-  produce(topic, 0, {order_json("3001", 10), "this is not an order", R"({"money":5})", order_json("3002", 20)});
+  produce(topic, 0,
+          {order_json("3001", 10), "this is not an order", R"({"money":5})", order_json("3002", 20)});
   Running<repository::Service> warehouse(repository_config(topic, 0, state));
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
   ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 4; }));
@@ -262,7 +266,8 @@ TEST(Repository, RecordsDeletedBeforeTheyWereHandledAreAReportedGap) {
     ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 2; }));
   }
   produce(topic, 1, {order_json("7003", 30), order_json("7004", 40), order_json("7005", 50)});
-  ASSERT_TRUE(kafka::delete_records_before(brokers(), topic, 1, 4, {}, 10s).ok());  // 7003 and 7004 never seen
+  ASSERT_TRUE(
+      kafka::delete_records_before(brokers(), topic, 1, 4, {}, 10s).ok());  // 7003 and 7004 never seen
   const auto gap_records = [](std::uint16_t port) {
     const auto metrics = call(http::verb::get, port, "/metrics").body;
     const std::string series = "kafka_offset_gap_records_total{partition=\"1\"} ";
@@ -289,13 +294,17 @@ TEST(Repository, ARecreatedTopicIsRefusedNotResumed) {
     ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 3; }));
   }
   ASSERT_TRUE(kafka::delete_topic(brokers(), topic, {}, 30s).ok());
-  ASSERT_TRUE(eventually([&] { return !kafka::partition_count(brokers(), topic, {}, 2s).ok(); }, 60s)) << "still there";
-  ASSERT_TRUE(kafka::ensure_topic(brokers(), {.name = topic, .partitions = 3, .replication_factor = 2}, {}, 30s).ok());
+  ASSERT_TRUE(eventually([&] { return !kafka::partition_count(brokers(), topic, {}, 2s).ok(); }, 60s))
+      << "still there";
+  ASSERT_TRUE(
+      kafka::ensure_topic(brokers(), {.name = topic, .partitions = 3, .replication_factor = 2}, {}, 30s)
+          .ok());
   produce(topic, 0, {order_json("8101", 10)});
   Running<repository::Service> warehouse(repository_config(topic, 0, state));
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
-  ASSERT_TRUE(eventually([&] { return readiness(warehouse->port()).find("deleted and recreated") != std::string::npos; }))
-      << readiness(warehouse->port());
+  ASSERT_TRUE(eventually([&] {
+    return readiness(warehouse->port()).find("deleted and recreated") != std::string::npos;
+  })) << readiness(warehouse->port());
   EXPECT_EQ(shipments(warehouse)["shipped"], 3) << "nothing of the new topic shipped";
 }
 

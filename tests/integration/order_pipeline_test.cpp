@@ -86,11 +86,14 @@ TEST(Gateway, RoutesEachPartitionToItsOrderInstanceAndReturnsTheAnswerUnchanged)
 
   std::map<std::string, int> asked;  // order body -> partition asked for
   const std::vector<std::pair<std::string, std::string>> requests = {
-      {"partition=2", "application/x-www-form-urlencoded"}, {R"({"partition":0})", "application/json"},
-      {"partition=1", ""}, {"partition=2", "application/x-www-form-urlencoded"}};
+      {"partition=2", "application/x-www-form-urlencoded"},
+      {R"({"partition":0})", "application/json"},
+      {"partition=1", ""},
+      {"partition=2", "application/x-www-form-urlencoded"}};
   const std::vector<int> partitions = {2, 0, 1, 2};
   for (std::size_t i = 0; i < requests.size(); ++i) {
-    const auto reply = call(http::verb::post, gateway->port(), "/submit-order", requests[i].first, requests[i].second);
+    const auto reply =
+        call(http::verb::post, gateway->port(), "/submit-order", requests[i].first, requests[i].second);
     ASSERT_EQ(reply.status, 200u) << reply.body;
     asked[reply.body] = partitions[i];
   }
@@ -110,7 +113,8 @@ TEST(Gateway, AnswersBadGatewayQuicklyWhenTheOrderInstanceIsDown) {
   Running<gateway::Service> gateway(gateway_config());  // nothing listens on 28100..28102
   ASSERT_TRUE(gateway.ok()) << gateway.error();
   const auto begin = std::chrono::steady_clock::now();
-  const auto reply = call(http::verb::post, gateway->port(), "/submit-order", "partition=0", "application/x-www-form-urlencoded");
+  const auto reply = call(http::verb::post, gateway->port(), "/submit-order", "partition=0",
+                          "application/x-www-form-urlencoded");
   EXPECT_EQ(reply.status, 502u) << reply.body;
   EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
   EXPECT_NE(reply.body.find("partition 0"), std::string::npos) << reply.body;

@@ -1,8 +1,8 @@
 // Readiness of every Kafka client rests on reading librdkafka's statistics: a broker counts only when it
 // is a real node of the cluster (nodeid >= 0) and in state UP.
-#include <gtest/gtest.h>
-
 #include "common/kafka/client_events.hpp"
+
+#include <gtest/gtest.h>
 
 namespace kd::kafka {
 namespace {

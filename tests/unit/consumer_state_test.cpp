@@ -31,7 +31,8 @@ TEST(ConsumerState, TheWindowIsPerPartitionAndCountsRecordsNotOrders) {
   EXPECT_EQ(state.examine(1, 0, value, &id).sighting, Sighting::first) << "another partition's window";
   state.handled(0, 1, "junk", nullptr, Sighting::first);
   state.handled(0, 2, "junk", nullptr, Sighting::first);
-  EXPECT_EQ(state.examine(0, 3, value, &id).sighting, Sighting::copy) << "offsets 0..2 are the newest 3 records";
+  EXPECT_EQ(state.examine(0, 3, value, &id).sighting, Sighting::copy)
+      << "offsets 0..2 are the newest 3 records";
   state.handled(0, 3, "junk", nullptr, Sighting::first);
   EXPECT_EQ(state.examine(0, 4, value, &id).sighting, Sighting::first) << "offset 0 left the window";
 }

@@ -1,10 +1,10 @@
 // The dedupe window's compact index, against a plain map as the model.
+#include "common/consumer/dedupe_window.hpp"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <random>
-
-#include "common/consumer/dedupe_window.hpp"
 
 namespace kd::consumer {
 namespace {

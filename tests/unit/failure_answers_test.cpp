@@ -10,10 +10,13 @@
 namespace kd {
 namespace {
 
-Order sample_order() { return Order{1638865975, UserId{"1468136425655373824"}, 81, OrderId{"1468136425655373999"}}; }
+Order sample_order() {
+  return Order{1638865975, UserId{"1468136425655373824"}, 81, OrderId{"1468136425655373999"}};
+}
 
 TEST(OrderNotWritten, CertainFailureIs503NotWrittenAndNamesTheOrder) {
-  const auto answer = order::order_not_written(sample_order(), Error{Errc::unavailable, "Local: Message timed out"});
+  const auto answer =
+      order::order_not_written(sample_order(), Error{Errc::unavailable, "Local: Message timed out"});
   EXPECT_EQ(answer.status, 503u);
   const auto body = nlohmann::json::parse(answer.body);
   EXPECT_EQ(body.at("error"), "unavailable");
@@ -24,8 +27,8 @@ TEST(OrderNotWritten, CertainFailureIs503NotWrittenAndNamesTheOrder) {
 }
 
 TEST(OrderNotWritten, PossiblyPersistedIs504UnknownAndSaysNotToRetryBlindly) {
-  const auto answer =
-      order::order_not_written(sample_order(), Error{Errc::outcome_unknown, "timed out (it may have been stored)"});
+  const auto answer = order::order_not_written(
+      sample_order(), Error{Errc::outcome_unknown, "timed out (it may have been stored)"});
   EXPECT_EQ(answer.status, 504u);
   const auto body = nlohmann::json::parse(answer.body);
   EXPECT_EQ(body.at("outcome"), "unknown");
@@ -35,7 +38,8 @@ TEST(OrderNotWritten, PossiblyPersistedIs504UnknownAndSaysNotToRetryBlindly) {
 }
 
 TEST(OrderInstanceFailed, UnreachableInstanceIs502NotWrittenWithTheUserId) {
-  const auto answer = gateway::order_instance_failed(2, UserId{"42"}, Error{Errc::upstream_failed, "refused"});
+  const auto answer =
+      gateway::order_instance_failed(2, UserId{"42"}, Error{Errc::upstream_failed, "refused"});
   EXPECT_EQ(answer.status, 502u);
   const auto body = nlohmann::json::parse(answer.body);
   EXPECT_EQ(body.at("outcome"), "not_written");

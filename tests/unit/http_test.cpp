@@ -21,7 +21,8 @@ namespace {
 using namespace std::chrono_literals;
 using nlohmann::json;
 
-// ---------------------------------------------------------------- a raw client for what HttpClient won't send
+// ---------------------------------------------------------------- a raw client for what HttpClient won't
+// send
 
 struct RawResponse {
   bool sent_all = false;  // every byte of the request was sent (none refused by a reset)
@@ -99,11 +100,11 @@ class HttpTest : public ::testing::Test {
       return "the test says so";
     });
     server_->route(http::verb::post, "/echo", [](HttpRequest request) -> asio::awaitable<HttpResponse> {
-      co_return HttpResponse::json(json{{"path", request.path},
-                                        {"query", request.query},
-                                        {"content_type", request.content_type},
-                                        {"body", request.body}}
-                                       .dump());
+      co_return HttpResponse::json(json{
+          {"path", request.path},
+          {"query", request.query},
+          {"content_type", request.content_type},
+          {"body", request.body}}.dump());
     });
     server_->route(http::verb::post, "/created", [](HttpRequest) -> asio::awaitable<HttpResponse> {
       co_return HttpResponse::text("made", 201);
@@ -158,10 +159,13 @@ class HttpTest : public ::testing::Test {
     return *client_;
   }
 
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(server_->port()) + path; }
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(server_->port()) + path;
+  }
 
   // Starts a POST on the io thread; the future is ready with the client's answer.
-  std::future<Result<ClientResponse>> post_async(HttpClient& http_client, const std::string& target, std::string body,
+  std::future<Result<ClientResponse>> post_async(HttpClient& http_client, const std::string& target,
+                                                 std::string body,
                                                  std::string content_type = "application/json") {
     auto parsed = Url::parse(target);
     EXPECT_TRUE(parsed.ok()) << target;
@@ -266,15 +270,19 @@ TEST_F(HttpTest, BodyOverLimitIs413) {
   options.body_limit = 64;
   start_server(options);
   const std::string body(200, 'x');
-  const auto answer = raw_exchange(server_->port(), "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
-                                                    "Content-Length: 200\r\n\r\n" + body);
+  const auto answer = raw_exchange(server_->port(),
+                                   "POST /echo HTTP/1.1\r\nHost: t\r\nContent-Type: text/plain\r\n"
+                                   "Content-Length: 200\r\n\r\n" +
+                                       body);
   ASSERT_TRUE(answer.complete) << answer.raw;
   EXPECT_EQ(answer.status, 413u);
   EXPECT_EQ(json::parse(answer.body).at("error"), "payload_too_large");
 
   // At the limit is fine.
-  const auto at_limit = raw_exchange(server_->port(), "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
-                                                      "Content-Length: 64\r\n\r\n" + std::string(64, 'y'));
+  const auto at_limit = raw_exchange(server_->port(),
+                                     "POST /echo HTTP/1.1\r\nHost: t\r\nConnection: close\r\n"
+                                     "Content-Length: 64\r\n\r\n" +
+                                         std::string(64, 'y'));
   ASSERT_TRUE(at_limit.complete) << at_limit.raw;
   EXPECT_EQ(at_limit.status, 200u);
   EXPECT_EQ(json::parse(at_limit.body).at("body"), std::string(64, 'y'));
@@ -328,14 +336,16 @@ TEST_F(HttpTest, RequestCutOffByTheClientIs400) {
 TEST_F(HttpTest, HeadersOverTheLimitAre431) {
   start_server();
   for (const std::string& request :
-       {"POST /echo HTTP/1.1\r\nHost: t\r\nX-Padding: " + std::string(10'000, 'a') + "\r\nContent-Length: 0\r\n\r\n",
+       {"POST /echo HTTP/1.1\r\nHost: t\r\nX-Padding: " + std::string(10'000, 'a') +
+            "\r\nContent-Length: 0\r\n\r\n",
         "POST /echo?" + std::string(10'000, 'a') + " HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n"}) {
     const auto answer = raw_exchange(server_->port(), request);
     ASSERT_TRUE(answer.complete) << answer.raw.substr(0, 200);
     EXPECT_EQ(answer.status, 431u);
     const auto body = json::parse(answer.body);
     EXPECT_EQ(body.at("error"), "header_too_large");
-    EXPECT_NE(body.at("message").get<std::string>().find("larger than 8192 bytes"), std::string::npos) << answer.body;
+    EXPECT_NE(body.at("message").get<std::string>().find("larger than 8192 bytes"), std::string::npos)
+        << answer.body;
   }
 }
 
@@ -374,13 +384,15 @@ TEST_F(HttpTest, UnknownMethodIsNamedIn405) {
 
 TEST_F(HttpTest, Http11RequestNeedsExactlyOneHost) {
   start_server();
-  for (const std::string request : {"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
-                                    "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
-                                    "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"}) {
+  for (const std::string request :
+       {"GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n",
+        "GET /healthz HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n"}) {
     const auto answer = raw_exchange(server_->port(), request);
     ASSERT_TRUE(answer.complete) << answer.raw;
     EXPECT_EQ(answer.status, 400u) << request;
-    EXPECT_NE(json::parse(answer.body).at("message").get<std::string>().find("exactly one Host"), std::string::npos);
+    EXPECT_NE(json::parse(answer.body).at("message").get<std::string>().find("exactly one Host"),
+              std::string::npos);
   }
   const auto old_client = raw_exchange(server_->port(), "GET /healthz HTTP/1.0\r\n\r\n");
   ASSERT_TRUE(old_client.complete) << old_client.raw;
@@ -534,13 +546,15 @@ TEST_F(HttpTest, ShutdownLetsTheRequestInFlightFinish) {
   auto& http_client = client();
   auto pending = post_async(http_client, url("/slow"), "{}");
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (server_->in_flight() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+  while (server_->in_flight() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
   ASSERT_EQ(server_->in_flight(), 1);
 
   std::promise<bool> drained;
   auto drained_future = drained.get_future();
   asio::co_spawn(
-      io_, [&]() -> asio::awaitable<void> { drained.set_value(co_await server_->shutdown(2s)); }, asio::detached);
+      io_, [&]() -> asio::awaitable<void> { drained.set_value(co_await server_->shutdown(2s)); },
+      asio::detached);
 
   ASSERT_EQ(pending.wait_for(5s), std::future_status::ready);
   auto answer = pending.get();
@@ -562,12 +576,14 @@ TEST_F(HttpTest, ShutdownReportsFalseWhenTheGraceRunsOut) {
   start_server();
   auto pending = post_async(client(), url("/slow"), "{}");
   const auto deadline = std::chrono::steady_clock::now() + 5s;
-  while (server_->in_flight() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(2ms);
+  while (server_->in_flight() == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(2ms);
   ASSERT_EQ(server_->in_flight(), 1);
   std::promise<bool> drained;
   auto drained_future = drained.get_future();
   asio::co_spawn(
-      io_, [&]() -> asio::awaitable<void> { drained.set_value(co_await server_->shutdown(50ms)); }, asio::detached);
+      io_, [&]() -> asio::awaitable<void> { drained.set_value(co_await server_->shutdown(50ms)); },
+      asio::detached);
   ASSERT_EQ(drained_future.wait_for(5s), std::future_status::ready);
   EXPECT_FALSE(drained_future.get());
   // The request is still answered afterwards.
@@ -607,10 +623,17 @@ TEST(ParseListenAddress, Table) {
     unsigned short port;
   };
   const Case cases[] = {
-      {"127.0.0.1:8080", "127.0.0.1", 8080}, {"localhost:80", "127.0.0.1", 80}, {":9000", "0.0.0.0", 9000},
-      {"0.0.0.0:0", "0.0.0.0", 0},           {"[::1]:81", "::1", 81},           {"127.0.0.1", nullptr, 0},
-      {"example.com:80", nullptr, 0},        {"127.0.0.1:", nullptr, 0},        {"127.0.0.1:65536", nullptr, 0},
-      {"127.0.0.1:80x", nullptr, 0},         {"127.0.0.1:-1", nullptr, 0},
+      {"127.0.0.1:8080", "127.0.0.1", 8080},
+      {"localhost:80", "127.0.0.1", 80},
+      {":9000", "0.0.0.0", 9000},
+      {"0.0.0.0:0", "0.0.0.0", 0},
+      {"[::1]:81", "::1", 81},
+      {"127.0.0.1", nullptr, 0},
+      {"example.com:80", nullptr, 0},
+      {"127.0.0.1:", nullptr, 0},
+      {"127.0.0.1:65536", nullptr, 0},
+      {"127.0.0.1:80x", nullptr, 0},
+      {"127.0.0.1:-1", nullptr, 0},
   };
   for (const auto& c : cases) {
     auto endpoint = parse_listen_address(c.text);
@@ -673,10 +696,17 @@ TEST(HttpResponse, FromErrorMapsStatusAndBody) {
 
 TEST(Errc, StatusesAndRetryability) {
   const std::pair<Errc, unsigned> table[] = {
-      {Errc::bad_request, 400},      {Errc::not_found, 404},       {Errc::method_not_allowed, 405},
-      {Errc::request_timeout, 408},  {Errc::payload_too_large, 413}, {Errc::header_too_large, 431},
-      {Errc::unsupported_media_type, 415}, {Errc::unavailable, 503},
-      {Errc::upstream_failed, 502},  {Errc::outcome_unknown, 504}, {Errc::internal, 500},
+      {Errc::bad_request, 400},
+      {Errc::not_found, 404},
+      {Errc::method_not_allowed, 405},
+      {Errc::request_timeout, 408},
+      {Errc::payload_too_large, 413},
+      {Errc::header_too_large, 431},
+      {Errc::unsupported_media_type, 415},
+      {Errc::unavailable, 503},
+      {Errc::upstream_failed, 502},
+      {Errc::outcome_unknown, 504},
+      {Errc::internal, 500},
   };
   for (const auto& [code, status] : table) {
     EXPECT_EQ(http_status(code), status) << to_string(code);

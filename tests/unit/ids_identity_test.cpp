@@ -83,7 +83,8 @@ TEST(Snowflake, MoreThan4096IdsInOneMillisecondStayUniqueAndIncreasing) {
   std::vector<std::int64_t> drawn;
   for (int i = 0; i < 3 * 4096 + 17; ++i) drawn.push_back(ids.next());
   for (std::size_t i = 1; i < drawn.size(); ++i) ASSERT_LT(drawn[i - 1], drawn[i]) << "at " << i;
-  for (auto id : drawn) ASSERT_EQ((id >> 12) & 0x3FF, 9) << "sequence overflow must not spill into the node bits";
+  for (auto id : drawn)
+    ASSERT_EQ((id >> 12) & 0x3FF, 9) << "sequence overflow must not spill into the node bits";
   // Ids past the 4096th borrow the following milliseconds.
   EXPECT_EQ((drawn.back() >> 22) + SnowflakeGenerator::kEpochMs, now + 3);
 }
@@ -146,16 +147,14 @@ TEST_P(OrdinalFromName, Parses) {
   EXPECT_EQ(ordinal_from_name(GetParam().name), GetParam().expected) << GetParam().name;
 }
 
-INSTANTIATE_TEST_SUITE_P(Table, OrdinalFromName,
-                         ::testing::Values(OrdinalCase{"order-0", 0}, OrdinalCase{"order-12", 12},
-                                           OrdinalCase{"repository-2", 2}, OrdinalCase{"my-app-order-7", 7},
-                                           OrdinalCase{"order", std::nullopt}, OrdinalCase{"order-", std::nullopt},
-                                           OrdinalCase{"order-1a", std::nullopt},
-                                           OrdinalCase{"order--1", 1},  // after the last '-' comes "1"
-                                           OrdinalCase{"order-+1", std::nullopt},
-                                           OrdinalCase{"order- 1", std::nullopt},
-                                           OrdinalCase{"order-99999999999", std::nullopt},
-                                           OrdinalCase{"", std::nullopt}));
+INSTANTIATE_TEST_SUITE_P(
+    Table, OrdinalFromName,
+    ::testing::Values(OrdinalCase{"order-0", 0}, OrdinalCase{"order-12", 12}, OrdinalCase{"repository-2", 2},
+                      OrdinalCase{"my-app-order-7", 7}, OrdinalCase{"order", std::nullopt},
+                      OrdinalCase{"order-", std::nullopt}, OrdinalCase{"order-1a", std::nullopt},
+                      OrdinalCase{"order--1", 1},  // after the last '-' comes "1"
+                      OrdinalCase{"order-+1", std::nullopt}, OrdinalCase{"order- 1", std::nullopt},
+                      OrdinalCase{"order-99999999999", std::nullopt}, OrdinalCase{"", std::nullopt}));
 
 TEST(ResolvePartition, PodNameWinsOverHostname) {
   auto partition = resolve_partition("order-1", "order-2", 3);

@@ -31,7 +31,7 @@ TEST(LoadStats, OneSlowSampleInAThousandIsTheP999) {
   stats.add(5'000'000);
   EXPECT_EQ(stats.percentile(0.99), 1000);
   EXPECT_EQ(stats.percentile(0.999), 1000);  // rank ceil(0.999 * 1000) = 999: still a fast one
-  stats.add(5'000'000);                       // 1001 samples: rank 1000 is a slow one
+  stats.add(5'000'000);                      // 1001 samples: rank 1000 is a slow one
   EXPECT_EQ(stats.percentile(0.999), 5'000'000);
   EXPECT_EQ(stats.max(), 5'000'000);
 }
@@ -94,9 +94,9 @@ TEST(LoadSummary, KeysComeInTheDocumentedOrder) {
   summary.open_loop = true;
   summary.rate = 500;
   const std::string text = summary.to_json();
-  const std::vector<std::string> order = {"mode", "connections", "rate", "duration_s", "requests", "ok",
-                                          "status", "transport_errors", "rps", "p50_ms", "p90_ms", "p99_ms",
-                                          "p999_ms", "max_ms"};
+  const std::vector<std::string> order = {
+      "mode", "connections", "rate",   "duration_s", "requests", "ok",    "status", "transport_errors",
+      "rps",  "p50_ms",      "p90_ms", "p99_ms",     "p999_ms",  "max_ms"};
   std::size_t at = 0;
   for (const auto& key : order) {
     const auto found = text.find("\"" + key + "\":", at);
@@ -110,7 +110,10 @@ TEST(LoadSummary, KeysComeInTheDocumentedOrder) {
 
 TEST(LoadRecord, JsonBodiesAreEmbeddedOthersAreStrings) {
   const auto line = json::parse(record_line(7, 1, {200, R"({"order_id":"12","money":3})"}, 1234));
-  EXPECT_EQ(line, (json{{"seq", 7}, {"partition", 1}, {"status", 200}, {"latency_us", 1234},
+  EXPECT_EQ(line, (json{{"seq", 7},
+                        {"partition", 1},
+                        {"status", 200},
+                        {"latency_us", 1234},
                         {"body", {{"order_id", "12"}, {"money", 3}}}}));
   const auto text = json::parse(record_line(8, std::nullopt, {200, "hello"}, 5));
   EXPECT_TRUE(text["partition"].is_null());
@@ -120,7 +123,8 @@ TEST(LoadRecord, JsonBodiesAreEmbeddedOthersAreStrings) {
 }
 
 TEST(LoadRecord, TransportErrorsHaveStatusZeroAndAnError) {
-  const auto line = json::parse(record_line(3, 0, {0, "connect: Connection refused"}, 900, 1'700'000'000'000'000));
+  const auto line =
+      json::parse(record_line(3, 0, {0, "connect: Connection refused"}, 900, 1'700'000'000'000'000));
   EXPECT_EQ(line["status"], 0);
   EXPECT_EQ(line["error"], "connect: Connection refused");
   EXPECT_FALSE(line.contains("body"));
@@ -169,8 +173,9 @@ TEST(LoadOptions, DefaultsAreAClosedLoopOfSixtyFourForTenSeconds) {
 }
 
 TEST(LoadOptions, RateMakesAnOpenLoop) {
-  const auto options = parse_ok({"--url", "http://h:1/x", "--rate", "1500.5", "--requests", "100", "--warmup", "2s",
-                                 "--max-connections", "8", "--timeout-ms", "500", "--record", "/tmp/r.jsonl"});
+  const auto options =
+      parse_ok({"--url", "http://h:1/x", "--rate", "1500.5", "--requests", "100", "--warmup", "2s",
+                "--max-connections", "8", "--timeout-ms", "500", "--record", "/tmp/r.jsonl"});
   EXPECT_TRUE(options.open_loop());
   EXPECT_DOUBLE_EQ(*options.rate, 1500.5);
   EXPECT_EQ(options.requests, 100u);
@@ -182,8 +187,8 @@ TEST(LoadOptions, RateMakesAnOpenLoop) {
 }
 
 TEST(LoadOptions, AFixedBodyStopsTheRotation) {
-  const auto options =
-      parse_ok({"--url", "http://h:1/x", "--body", R"({"partition":1})", "--content-type", "application/json"});
+  const auto options = parse_ok(
+      {"--url", "http://h:1/x", "--body", R"({"partition":1})", "--content-type", "application/json"});
   EXPECT_EQ(options.body, R"({"partition":1})");
   EXPECT_EQ(options.content_type, "application/json");
   EXPECT_FALSE(options.rotates_partitions());
@@ -192,8 +197,8 @@ TEST(LoadOptions, AFixedBodyStopsTheRotation) {
 }
 
 TEST(LoadOptions, UsageErrorsExitTwoAndHelpExitsZero) {
-  EXPECT_EQ(usage_exit({}), 2);                                                           // no --url
-  EXPECT_EQ(usage_exit({"--url", "https://h/x"}), 2);                                     // not http://
+  EXPECT_EQ(usage_exit({}), 2);                        // no --url
+  EXPECT_EQ(usage_exit({"--url", "https://h/x"}), 2);  // not http://
   EXPECT_EQ(usage_exit({"--url", "http://h:1/x", "--duration", "5s", "--requests", "9"}), 2);
   EXPECT_EQ(usage_exit({"--url", "http://h:1/x", "--duration", "soon"}), 2);
   EXPECT_EQ(usage_exit({"--url", "http://h:1/x", "--duration", "0s"}), 2);

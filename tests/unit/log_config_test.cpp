@@ -54,7 +54,9 @@ TEST(Rfc3339, Utc) {
   ::tzset();
 }
 
-bool has_zone(const char* zone) { return std::filesystem::exists(std::filesystem::path("/usr/share/zoneinfo") / zone); }
+bool has_zone(const char* zone) {
+  return std::filesystem::exists(std::filesystem::path("/usr/share/zoneinfo") / zone);
+}
 
 TEST(Rfc3339, LocalOffsets) {
   struct Case {
@@ -169,8 +171,10 @@ TEST(Log, BeforeInitGoesToStderr) {
 }
 
 TEST(Log, ParseLevel) {
-  const std::pair<const char*, log::Level> words[] = {
-      {"debug", log::Level::debug}, {"info", log::Level::info}, {"warn", log::Level::warn}, {"error", log::Level::error}};
+  const std::pair<const char*, log::Level> words[] = {{"debug", log::Level::debug},
+                                                      {"info", log::Level::info},
+                                                      {"warn", log::Level::warn},
+                                                      {"error", log::Level::error}};
   for (const auto& [word, expected] : words) {
     log::Level level = log::Level::error;
     if (expected == log::Level::error) level = log::Level::debug;
@@ -190,9 +194,10 @@ TEST(Log, ParseLevel) {
 class ConfigTest : public ::testing::Test {
  protected:
   ConfigTest() {
-    for (const char* name : {"KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_PARTITIONS", "KAFKA_PROPERTIES", "LOG_LEVEL",
-                             "SHUTDOWN_TIMEOUT_MS", "POD_NAME", "LISTEN", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT_MS",
-                             "HTTP_IDLE_TIMEOUT_MS", "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS"}) {
+    for (const char* name :
+         {"KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_PARTITIONS", "KAFKA_PROPERTIES", "LOG_LEVEL",
+          "SHUTDOWN_TIMEOUT_MS", "POD_NAME", "LISTEN", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT_MS",
+          "HTTP_IDLE_TIMEOUT_MS", "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS"}) {
       cleared_.push_back(std::make_unique<ScopedEnv>(name, nullptr));
     }
   }
@@ -249,10 +254,28 @@ TEST_F(ConfigTest, FlagWinsOverEnvironment) {
 }
 
 TEST_F(ConfigTest, FlagsAreRead) {
-  ASSERT_EQ(parse({"--topic", "orders2", "--partitions", "4", "--log-level", "warn", "--shutdown-timeout-ms", "500",
-                   "--pod-name", "order-1", "--listen", "0.0.0.0:9000", "--body-limit", "1024",
-                   "--request-timeout-ms", "2000", "--idle-timeout-ms", "3000", "--delivery-timeout-ms", "700",
-                   "--linger-ms", "5"}),
+  ASSERT_EQ(parse({"--topic",
+                   "orders2",
+                   "--partitions",
+                   "4",
+                   "--log-level",
+                   "warn",
+                   "--shutdown-timeout-ms",
+                   "500",
+                   "--pod-name",
+                   "order-1",
+                   "--listen",
+                   "0.0.0.0:9000",
+                   "--body-limit",
+                   "1024",
+                   "--request-timeout-ms",
+                   "2000",
+                   "--idle-timeout-ms",
+                   "3000",
+                   "--delivery-timeout-ms",
+                   "700",
+                   "--linger-ms",
+                   "5"}),
             std::nullopt)
       << printed_;
   EXPECT_EQ(config_.kafka.topic, "orders2");
@@ -270,9 +293,9 @@ TEST_F(ConfigTest, FlagsAreRead) {
 
 TEST_F(ConfigTest, BadValuesExitWith2NamingTheFlag) {
   const std::vector<std::vector<std::string>> bad = {
-      {"--partitions", "0"},     {"--partitions", "abc"},        {"--partitions", "1001"},
-      {"--log-level", "loud"},   {"--body-limit", "10"},         {"--shutdown-timeout-ms", "-1"},
-      {"--linger-ms", "5000"},   {"--idle-timeout-ms", "1"},     {"--kafka-property", "novalue"},
+      {"--partitions", "0"},      {"--partitions", "abc"},    {"--partitions", "1001"},
+      {"--log-level", "loud"},    {"--body-limit", "10"},     {"--shutdown-timeout-ms", "-1"},
+      {"--linger-ms", "5000"},    {"--idle-timeout-ms", "1"}, {"--kafka-property", "novalue"},
       {"--kafka-property", "=v"}, {"--no-such-flag"},
   };
   for (const auto& args : bad) {

@@ -1,11 +1,11 @@
 // The gateway's reading of a client's request: the partition, form decoding, the order URL, and the
 // order requests it makes up.
+#include "gateway/order_form.hpp"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
 #include <set>
-
-#include "gateway/order_form.hpp"
 
 namespace kd::gateway {
 namespace {
@@ -42,17 +42,19 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         GoodCase{"form without content type (curl -d)", "", "partition=1", "", 1},
         GoodCase{"form", "application/x-www-form-urlencoded", "partition=1", "", 1},
-        GoodCase{"form with charset", "application/x-www-form-urlencoded; charset=utf-8", "partition=2", "", 2},
+        GoodCase{"form with charset", "application/x-www-form-urlencoded; charset=utf-8", "partition=2", "",
+                 2},
         GoodCase{"form upper case type", "Application/X-WWW-Form-Urlencoded", "partition=0", "", 0},
-        GoodCase{"form among other fields", "application/x-www-form-urlencoded", "a=1&partition=2&b=3", "", 2},
+        GoodCase{"form among other fields", "application/x-www-form-urlencoded", "a=1&partition=2&b=3", "",
+                 2},
         GoodCase{"form wins over query", "", "partition=1", "partition=2", 1},
         GoodCase{"JSON number", "application/json", R"({"partition":2})", "", 2},
         GoodCase{"JSON string", "application/json", R"({"partition":"2"})", "", 2},
         GoodCase{"JSON with charset", "application/json; charset=utf-8", R"({"partition":0})", "", 0},
         GoodCase{"query", "", "", "partition=0", 0},
         GoodCase{"query among others", "", "", "x=y&partition=2", 2},
-        GoodCase{"form body without partition falls back to query", "application/x-www-form-urlencoded", "x=1",
-                 "partition=0", 0},
+        GoodCase{"form body without partition falls back to query", "application/x-www-form-urlencoded",
+                 "x=1", "partition=0", 0},
         GoodCase{"empty body of another type uses query", "text/plain", "", "partition=1", 1}),
     [](const ::testing::TestParamInfo<GoodCase>& info) { return "case" + std::to_string(info.index); });
 
@@ -76,45 +78,45 @@ TEST_P(RequestedPartitionBad, Refuses) {
 
 INSTANTIATE_TEST_SUITE_P(
     Table, RequestedPartitionBad,
-    ::testing::Values(BadCase{"missing everywhere", "", "", "", Errc::bad_request},
-                      BadCase{"form without partition, no query", "", "x=1", "", Errc::bad_request},
-                      BadCase{"abc", "", "partition=abc", "", Errc::bad_request},
-                      BadCase{"-1", "", "partition=-1", "", Errc::bad_request},
-                      BadCase{"3 of 3 partitions", "", "partition=3", "", Errc::bad_request},
-                      BadCase{"1.5", "", "partition=1.5", "", Errc::bad_request},
-                      BadCase{"empty value", "", "partition=", "", Errc::bad_request},
-                      BadCase{"no equals", "", "partition", "", Errc::bad_request},
-                      BadCase{"leading space", "", "partition=%201", "", Errc::bad_request},
-                      BadCase{"plus sign (a space)", "", "partition=+1", "", Errc::bad_request},
-                      BadCase{"huge", "", "partition=99999999999999999999", "", Errc::bad_request},
-                      BadCase{"broken escape", "", "partition=%zz", "", Errc::bad_request},
-                      BadCase{"query abc", "", "", "partition=abc", Errc::bad_request},
-                      BadCase{"query out of range", "", "", "partition=7", Errc::bad_request},
-                      BadCase{"JSON true", "application/json", R"({"partition":true})", "", Errc::bad_request},
-                      BadCase{"JSON 3", "application/json", R"({"partition":3})", "", Errc::bad_request},
-                      BadCase{"JSON -1", "application/json", R"({"partition":-1})", "", Errc::bad_request},
-                      BadCase{"JSON 1.5", "application/json", R"({"partition":1.5})", "", Errc::bad_request},
-                      BadCase{"JSON huge", "application/json", R"({"partition":18446744073709551615})", "",
-                              Errc::bad_request},
-                      BadCase{"JSON string abc", "application/json", R"({"partition":"abc"})", "", Errc::bad_request},
-                      BadCase{"JSON null", "application/json", R"({"partition":null})", "", Errc::bad_request},
-                      BadCase{"JSON missing", "application/json", R"({"p":1})", "", Errc::bad_request},
-                      BadCase{"JSON malformed", "application/json", R"({"partition":)", "", Errc::bad_request},
-                      BadCase{"JSON array", "application/json", "[1]", "", Errc::bad_request},
-                      BadCase{"text/plain body", "text/plain", "partition=1", "", Errc::unsupported_media_type},
-                      BadCase{"multipart", "multipart/form-data; boundary=xyz", "--xyz\r\n", "partition=1",
-                              Errc::unsupported_media_type},
-                      BadCase{"json-like subtype", "application/jsonp", R"({"partition":1})", "",
-                              Errc::unsupported_media_type},
-                      BadCase{"twice in the form", "", "partition=1&partition=2", "", Errc::bad_request},
-                      BadCase{"twice in the form, same value", "", "partition=1&partition=1", "", Errc::bad_request},
-                      BadCase{"twice in the form, once broken", "", "partition=1&partition=%zz", "", Errc::bad_request},
-                      BadCase{"twice in the query", "", "", "partition=0&partition=1", Errc::bad_request},
-                      BadCase{"broken escape with a good query", "", "partition=%zz", "partition=1", Errc::bad_request},
-                      BadCase{"JSON twice", "application/json", R"({"partition":1,"partition":2})", "",
-                              Errc::bad_request},
-                      BadCase{"JSON object", "application/json", R"({"partition":{"n":1}})", "", Errc::bad_request},
-                      BadCase{"JSON 1e400", "application/json", R"({"partition":1e400})", "", Errc::bad_request}),
+    ::testing::Values(
+        BadCase{"missing everywhere", "", "", "", Errc::bad_request},
+        BadCase{"form without partition, no query", "", "x=1", "", Errc::bad_request},
+        BadCase{"abc", "", "partition=abc", "", Errc::bad_request},
+        BadCase{"-1", "", "partition=-1", "", Errc::bad_request},
+        BadCase{"3 of 3 partitions", "", "partition=3", "", Errc::bad_request},
+        BadCase{"1.5", "", "partition=1.5", "", Errc::bad_request},
+        BadCase{"empty value", "", "partition=", "", Errc::bad_request},
+        BadCase{"no equals", "", "partition", "", Errc::bad_request},
+        BadCase{"leading space", "", "partition=%201", "", Errc::bad_request},
+        BadCase{"plus sign (a space)", "", "partition=+1", "", Errc::bad_request},
+        BadCase{"huge", "", "partition=99999999999999999999", "", Errc::bad_request},
+        BadCase{"broken escape", "", "partition=%zz", "", Errc::bad_request},
+        BadCase{"query abc", "", "", "partition=abc", Errc::bad_request},
+        BadCase{"query out of range", "", "", "partition=7", Errc::bad_request},
+        BadCase{"JSON true", "application/json", R"({"partition":true})", "", Errc::bad_request},
+        BadCase{"JSON 3", "application/json", R"({"partition":3})", "", Errc::bad_request},
+        BadCase{"JSON -1", "application/json", R"({"partition":-1})", "", Errc::bad_request},
+        BadCase{"JSON 1.5", "application/json", R"({"partition":1.5})", "", Errc::bad_request},
+        BadCase{"JSON huge", "application/json", R"({"partition":18446744073709551615})", "",
+                Errc::bad_request},
+        BadCase{"JSON string abc", "application/json", R"({"partition":"abc"})", "", Errc::bad_request},
+        BadCase{"JSON null", "application/json", R"({"partition":null})", "", Errc::bad_request},
+        BadCase{"JSON missing", "application/json", R"({"p":1})", "", Errc::bad_request},
+        BadCase{"JSON malformed", "application/json", R"({"partition":)", "", Errc::bad_request},
+        BadCase{"JSON array", "application/json", "[1]", "", Errc::bad_request},
+        BadCase{"text/plain body", "text/plain", "partition=1", "", Errc::unsupported_media_type},
+        BadCase{"multipart", "multipart/form-data; boundary=xyz", "--xyz\r\n", "partition=1",
+                Errc::unsupported_media_type},
+        BadCase{"json-like subtype", "application/jsonp", R"({"partition":1})", "",
+                Errc::unsupported_media_type},
+        BadCase{"twice in the form", "", "partition=1&partition=2", "", Errc::bad_request},
+        BadCase{"twice in the form, same value", "", "partition=1&partition=1", "", Errc::bad_request},
+        BadCase{"twice in the form, once broken", "", "partition=1&partition=%zz", "", Errc::bad_request},
+        BadCase{"twice in the query", "", "", "partition=0&partition=1", Errc::bad_request},
+        BadCase{"broken escape with a good query", "", "partition=%zz", "partition=1", Errc::bad_request},
+        BadCase{"JSON twice", "application/json", R"({"partition":1,"partition":2})", "", Errc::bad_request},
+        BadCase{"JSON object", "application/json", R"({"partition":{"n":1}})", "", Errc::bad_request},
+        BadCase{"JSON 1e400", "application/json", R"({"partition":1e400})", "", Errc::bad_request}),
     [](const ::testing::TestParamInfo<BadCase>& info) { return "case" + std::to_string(info.index); });
 
 TEST(RequestedPartition, ErrorsMapToTheRightStatus) {
@@ -154,7 +156,8 @@ TEST(RequestedPartition, MessagesSayWhatWasWrong) {
       {"application/json", R"({"partition":[1]})", "", "got an array"},
       {"application/json", R"({"partition":{"n":1}})", "", "got an object"},
       {"application/json", R"({"partition":1,"partition":2})", "", "duplicate key 'partition'"},
-      {"application/json", std::string(R"({"partition":1})") + '\0' + R"({"partition":2})", "", "NUL byte at offset 15"},
+      {"application/json", std::string(R"({"partition":1})") + '\0' + R"({"partition":2})", "",
+       "NUL byte at offset 15"},
       {"application/json", "[1]", "", "body must be a JSON object"},
       {"application/json", R"({"partition":)", "", "body is not valid JSON"},
       {"application/json", "{\"partition\":\"\xff\"}", "", "body is not valid JSON"},

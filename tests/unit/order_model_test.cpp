@@ -95,10 +95,12 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"money 1e30", R"({"money":1e30,"time":1638865975,)" + kValidUser + "}", "money"},
         BadBody{"time 1e30", R"({"money":81,"time":1e30,)" + kValidUser + "}", "time"},
         BadBody{"time over uint64", R"({"money":81,"time":99999999999999999999,)" + kValidUser + "}", "time"},
-        BadBody{"money over uint64", R"({"money":99999999999999999999,"time":1,)" + kValidUser + "}", "money"},
+        BadBody{"money over uint64", R"({"money":99999999999999999999,"time":1,)" + kValidUser + "}",
+                "money"},
         BadBody{"time over int64", R"({"money":81,"time":18446744073709551615,)" + kValidUser + "}", "time"},
         BadBody{"money over int64", R"({"money":9223372036854775808,"time":1,)" + kValidUser + "}", "money"},
-        BadBody{"user_id as number", R"({"money":81,"time":1638865975,"user_id":1468136425655373824})", "user_id"},
+        BadBody{"user_id as number", R"({"money":81,"time":1638865975,"user_id":1468136425655373824})",
+                "user_id"},
         BadBody{"user_id abc", R"({"money":81,"time":1638865975,"user_id":"abc"})", "user_id"},
         BadBody{"user_id empty", R"({"money":81,"time":1638865975,"user_id":""})", "user_id"},
         BadBody{"user_id negative", R"({"money":81,"time":1638865975,"user_id":"-1"})", "user_id"},
@@ -106,15 +108,20 @@ INSTANTIATE_TEST_SUITE_P(
         BadBody{"user_id 21 digits", R"({"money":81,"time":1638865975,"user_id":"123456789012345678901"})",
                 "user_id"},
         BadBody{"user_id null", R"({"money":81,"time":1638865975,"user_id":null})", "user_id"},
-        BadBody{"invalid UTF-8", "{\"money\":81,\"time\":1638865975,\"user_id\":\"1\",\"note\":\"\xff\xfe\"}", "JSON"},
+        BadBody{"invalid UTF-8", "{\"money\":81,\"time\":1638865975,\"user_id\":\"1\",\"note\":\"\xff\xfe\"}",
+                "JSON"},
         // nlohmann::json reads a NUL byte as the end of the input: what follows must not be ignored.
-        BadBody{"NUL after the object", std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0', "NUL byte at offset 35"},
+        BadBody{"NUL after the object", std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0',
+                "NUL byte at offset 35"},
         BadBody{"NUL, then another object",
-                std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0' + R"({"money":999999})", "NUL byte"},
-        BadBody{"duplicate key", R"({"money":81,"money":999999,"time":1,"user_id":"1"})", "duplicate key 'money'"},
-        BadBody{"duplicate key, same value", R"({"money":81,"time":1,"time":1,"user_id":"1"})", "duplicate key 'time'"},
-        BadBody{"duplicate key in a nested object", R"({"money":81,"time":1,"user_id":"1","x":{"a":1,"a":2}})",
-                "duplicate key 'a'"},
+                std::string(R"({"money":81,"time":1,"user_id":"1"})") + '\0' + R"({"money":999999})",
+                "NUL byte"},
+        BadBody{"duplicate key", R"({"money":81,"money":999999,"time":1,"user_id":"1"})",
+                "duplicate key 'money'"},
+        BadBody{"duplicate key, same value", R"({"money":81,"time":1,"time":1,"user_id":"1"})",
+                "duplicate key 'time'"},
+        BadBody{"duplicate key in a nested object",
+                R"({"money":81,"time":1,"user_id":"1","x":{"a":1,"a":2}})", "duplicate key 'a'"},
         BadBody{"money 1e400", R"({"money":1e400,"time":1638865975,)" + kValidUser + "}", "number overflow"},
         BadBody{"parse error says where", R"({"money":81,)", "column"},
         BadBody{"user_id over int64", R"({"money":81,"time":1638865975,"user_id":"9223372036854775808"})",
@@ -148,7 +155,8 @@ TEST(OrderJson, ParseOrderIsAsStrictAsTheRequest) {
   auto duplicate = parse_order(
       R"({"money":81,"order_id":"1","order_id":"2","time":1638865975,"user_id":"1468136425655373824"})");
   ASSERT_FALSE(duplicate.ok());
-  EXPECT_NE(duplicate.error().message.find("duplicate key 'order_id'"), std::string::npos) << duplicate.error().message;
+  EXPECT_NE(duplicate.error().message.find("duplicate key 'order_id'"), std::string::npos)
+      << duplicate.error().message;
   auto nul = parse_order(std::string(kSeedOrderJson) + '\0');
   ASSERT_FALSE(nul.ok());
   EXPECT_NE(nul.error().message.find("NUL byte"), std::string::npos) << nul.error().message;
@@ -161,7 +169,8 @@ TEST(ParseJsonObject, DeepNestingIsRefusedWithoutExhaustingTheStack) {
   EXPECT_EQ(parsed.error().message, "body must be a JSON object");
   auto inside = parse_order_request(R"({"money":)" + deep + R"(,"time":1,"user_id":"1"})");
   ASSERT_FALSE(inside.ok());
-  EXPECT_NE(inside.error().message.find("'money' must be an integer"), std::string::npos) << inside.error().message;
+  EXPECT_NE(inside.error().message.find("'money' must be an integer"), std::string::npos)
+      << inside.error().message;
 }
 
 TEST(OrderJson, ParseOrderRequiresOrderId) {
@@ -182,15 +191,17 @@ TEST(OrderJson, ParseOrderRequiresOrderId) {
 }
 
 TEST(ConsumedRecordJson, MatchesTheSeedLine) {
-  EXPECT_EQ(consumed_record_json(std::nullopt, 0, 0, kSeedOrderJson),
-            R"({"key":null,"offset":0,"partition":0,"value":"{\"money\":81,\"order_id\":\"1468136426238382080\",)"
-            R"(\"time\":1638865975,\"user_id\":\"1468136425655373824\"}"})");
+  EXPECT_EQ(
+      consumed_record_json(std::nullopt, 0, 0, kSeedOrderJson),
+      R"({"key":null,"offset":0,"partition":0,"value":"{\"money\":81,\"order_id\":\"1468136426238382080\",)"
+      R"(\"time\":1638865975,\"user_id\":\"1468136425655373824\"}"})");
 }
 
 TEST(ConsumedRecordJson, WithKey) {
   EXPECT_EQ(consumed_record_json(std::string_view("k1"), 42, 2, "v"),
             R"({"key":"k1","offset":42,"partition":2,"value":"v"})");
-  EXPECT_EQ(consumed_record_json(std::string_view(""), 0, 1, ""), R"({"key":"","offset":0,"partition":1,"value":""})");
+  EXPECT_EQ(consumed_record_json(std::string_view(""), 0, 1, ""),
+            R"({"key":"","offset":0,"partition":1,"value":""})");
 }
 
 TEST(ConsumedRecordJson, InvalidUtf8StillGivesValidJson) {
@@ -231,32 +242,36 @@ TEST_P(FastAndStrictPathsAgree, ParseOrderRequest) {
 
 INSTANTIATE_TEST_SUITE_P(
     CanonicalAndNearlyCanonical, FastAndStrictPathsAgree,
-    ::testing::Values(kSeedOrderJson, R"({"money":81,"time":1638865975,"user_id":"1468136425655373824"})",
-                      R"({"money":1000000,"order_id":"9223372036854775807","time":1,"user_id":"0"})",
-                      R"({"money":1000001,"order_id":"1","time":1,"user_id":"1"})",              // money too big
-                      R"({"money":0,"order_id":"1","time":1,"user_id":"1"})",                    // money too small
-                      R"({"money":-5,"order_id":"1","time":1,"user_id":"1"})",                   // negative
-                      R"({"money":081,"order_id":"1","time":1,"user_id":"1"})",                  // leading zero
-                      R"({"money":81.0,"order_id":"1","time":1,"user_id":"1"})",                 // not an integer
-                      R"({"money":8e1,"order_id":"1","time":1,"user_id":"1"})",                  // exponent
-                      R"({"money":81,"order_id":"9223372036854775808","time":1,"user_id":"1"})", // id over int64
-                      R"({"money":81,"order_id":"","time":1,"user_id":"1"})",                    // empty id
-                      R"({"money":81,"order_id":"12a","time":1,"user_id":"1"})",                 // not digits
-                      R"({"money":81,"order_id":12,"time":1,"user_id":"1"})",                    // id as number
-                      R"({"money":81,"order_id":"1","time":9223372036854775807,"user_id":"1"})", // 19 digits
-                      R"({"money":81,"order_id":"1","time":0,"user_id":"1"})",                   // time 0
-                      R"({"money":81,"order_id":"1","time":1,"user_id":"1"} )",                  // trailing space
-                      R"({"money":81,"order_id":"1","time":1,"user_id":"1"}x)",                  // trailing junk
-                      R"({"money":81,"order_id":"1","time":1,"user_id":"1","money":82})",        // duplicate
-                      R"({"money":81,"order_id":"1","time":1,"user_id":"1")",                    // unterminated
-                      R"({"money":81,"order_id":"1","time":1})",                                 // missing field
-                      std::string(R"({"money":81,"order_id":"1","time":1,"user_id":"1"})") + '\0' + "{}"));
+    ::testing::Values(
+        kSeedOrderJson, R"({"money":81,"time":1638865975,"user_id":"1468136425655373824"})",
+        R"({"money":1000000,"order_id":"9223372036854775807","time":1,"user_id":"0"})",
+        R"({"money":1000001,"order_id":"1","time":1,"user_id":"1"})",               // money too big
+        R"({"money":0,"order_id":"1","time":1,"user_id":"1"})",                     // money too small
+        R"({"money":-5,"order_id":"1","time":1,"user_id":"1"})",                    // negative
+        R"({"money":081,"order_id":"1","time":1,"user_id":"1"})",                   // leading zero
+        R"({"money":81.0,"order_id":"1","time":1,"user_id":"1"})",                  // not an integer
+        R"({"money":8e1,"order_id":"1","time":1,"user_id":"1"})",                   // exponent
+        R"({"money":81,"order_id":"9223372036854775808","time":1,"user_id":"1"})",  // id over int64
+        R"({"money":81,"order_id":"","time":1,"user_id":"1"})",                     // empty id
+        R"({"money":81,"order_id":"12a","time":1,"user_id":"1"})",                  // not digits
+        R"({"money":81,"order_id":12,"time":1,"user_id":"1"})",                     // id as number
+        R"({"money":81,"order_id":"1","time":9223372036854775807,"user_id":"1"})",  // 19 digits
+        R"({"money":81,"order_id":"1","time":0,"user_id":"1"})",                    // time 0
+        R"({"money":81,"order_id":"1","time":1,"user_id":"1"} )",                   // trailing space
+        R"({"money":81,"order_id":"1","time":1,"user_id":"1"}x)",                   // trailing junk
+        R"({"money":81,"order_id":"1","time":1,"user_id":"1","money":82})",         // duplicate
+        R"({"money":81,"order_id":"1","time":1,"user_id":"1")",                     // unterminated
+        R"({"money":81,"order_id":"1","time":1})",                                  // missing field
+        std::string(R"({"money":81,"order_id":"1","time":1,"user_id":"1"})") + '\0' + "{}"));
 
 TEST(JsonText, EscapesAsNlohmannDumpsForEveryAsciiByteAndBrokenUtf8) {
-  std::vector<std::string> texts = {"", "plain", "\"quoted\" and \\", "caf\xc3\xa9", "\xff\xfe", "a\xc3", "\x7f"};
-  for (int byte = 0; byte < 0x80; ++byte) texts.push_back("x" + std::string(1, static_cast<char>(byte)) + "y");
+  std::vector<std::string> texts = {"",      "plain", "\"quoted\" and \\", "caf\xc3\xa9", "\xff\xfe",
+                                    "a\xc3", "\x7f"};
+  for (int byte = 0; byte < 0x80; ++byte)
+    texts.push_back("x" + std::string(1, static_cast<char>(byte)) + "y");
   for (const auto& text : texts) {
-    EXPECT_EQ(json_text::quoted(text), json(text).dump(-1, ' ', false, json::error_handler_t::replace)) << text;
+    EXPECT_EQ(json_text::quoted(text), json(text).dump(-1, ' ', false, json::error_handler_t::replace))
+        << text;
   }
 }
 
@@ -300,7 +315,8 @@ TEST(MakeOrder, ContentTypes) {
     auto order = order::make_order(post_json(body, accepted), ids);
     EXPECT_TRUE(order.ok()) << "'" << accepted << "': " << order.error().message;
   }
-  for (const char* refused : {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
+  for (const char* refused :
+       {"text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"}) {
     auto order = order::make_order(post_json(body, refused), ids);
     ASSERT_FALSE(order.ok()) << refused;
     EXPECT_EQ(order.error().code, Errc::unsupported_media_type) << refused;

@@ -1,10 +1,10 @@
 // The statistics service's figures and their snapshot (saved by the consumer loop's state store).
+#include "statistics/shop_figures.hpp"
+
 #include <gtest/gtest.h>
 
 #include <limits>
 #include <nlohmann/json.hpp>
-
-#include "statistics/shop_figures.hpp"
 
 namespace kd::statistics {
 namespace {

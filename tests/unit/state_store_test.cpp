@@ -62,7 +62,8 @@ TEST(StateStore, StaysTheSizeOfTheWindowNotOfTheHistory) {
   auto saved = (*store)->load();
   ASSERT_TRUE(saved.ok());
   EXPECT_EQ(saved->positions.at(0).next, 200'000);
-  EXPECT_LE(saved->windows.at(0).size(), static_cast<std::size_t>(kWindow + 500)) << "whole chunks below it pruned";
+  EXPECT_LE(saved->windows.at(0).size(), static_cast<std::size_t>(kWindow + 500))
+      << "whole chunks below it pruned";
   std::uintmax_t bytes = 0;
   for (const auto& entry : std::filesystem::directory_iterator(dir.path())) bytes += entry.file_size();
   EXPECT_LT(bytes, 6u << 20) << "200,000 records, a window of 1,000";
@@ -73,11 +74,13 @@ TEST(StateStore, StaysTheSizeOfTheWindowNotOfTheHistory) {
 
 TEST(StateStore, AFileThatIsNotAStateIsAStorageErrorNamingIt) {
   TempDir dir;
-  testing_support::append_raw(dir / "state.db", "this is not a database, it is text long enough to be read as one");
+  testing_support::append_raw(dir / "state.db",
+                              "this is not a database, it is text long enough to be read as one");
   auto store = StateStore::open(dir / "state.db", "order");
   ASSERT_FALSE(store.ok());
   EXPECT_EQ(store.error().code, Errc::storage);
-  EXPECT_NE(store.error().message.find((dir / "state.db").string()), std::string::npos) << store.error().message;
+  EXPECT_NE(store.error().message.find((dir / "state.db").string()), std::string::npos)
+      << store.error().message;
 }
 
 }  // namespace

@@ -20,7 +20,9 @@ using testing_support::TempDir;
 struct Shipped {
   std::vector<Shipment> all;
   Warehouse::Dispatch dispatch() {
-    return [this](const std::vector<Shipment>& shipments) { all.insert(all.end(), shipments.begin(), shipments.end()); };
+    return [this](const std::vector<Shipment>& shipments) {
+      all.insert(all.end(), shipments.begin(), shipments.end());
+    };
   }
   std::vector<std::string> ids() const {
     std::vector<std::string> out;

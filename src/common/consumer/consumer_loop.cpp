@@ -9,7 +9,8 @@
 namespace kd::consumer {
 
 void bind_consumer_options(CLI::App& app, ConsumerSettings& settings) {
-  app.add_option("--state-dir", settings.state_dir, "Directory of the consumer's state (a volume in Kubernetes)")
+  app.add_option("--state-dir", settings.state_dir,
+                 "Directory of the consumer's state (a volume in Kubernetes)")
       ->envname("STATE_DIR")
       ->capture_default_str();
   app.add_option("--group-id", settings.group_id, "Consumer group the offsets are committed under")
@@ -19,21 +20,24 @@ void bind_consumer_options(CLI::App& app, ConsumerSettings& settings) {
       ->envname("CONSUMER_BATCH_SIZE")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  app.add_option("--dedupe-window", settings.dedupe_window,
-                 "Newest records per partition whose order ids are remembered, to act once on an order Kafka holds "
-                 "twice (memory and state grow with it: about 40 bytes a record)")
+  app.add_option(
+         "--dedupe-window", settings.dedupe_window,
+         "Newest records per partition whose order ids are remembered, to act once on an order Kafka holds "
+         "twice (memory and state grow with it: about 40 bytes a record)")
       ->envname("DEDUPE_WINDOW")
       ->check(CLI::Range(0, 10'000'000))
       ->capture_default_str();
   app.add_option_function<int>(
-         "--commit-interval-ms", [&settings](int ms) { settings.commit_interval = std::chrono::milliseconds(ms); },
+         "--commit-interval-ms",
+         [&settings](int ms) { settings.commit_interval = std::chrono::milliseconds(ms); },
          "Least time between offset commits to the group; the last is committed on stop (default 200)")
       ->envname("COMMIT_INTERVAL_MS")
       ->check(CLI::Range(0, 60'000));
 }
 
-Result<std::unique_ptr<ConsumerLoop>> ConsumerLoop::create(const KafkaSettings& kafka, const ConsumerSettings& settings,
-                                                           LoopSpec spec, Handler& handler) {
+Result<std::unique_ptr<ConsumerLoop>> ConsumerLoop::create(const KafkaSettings& kafka,
+                                                           const ConsumerSettings& settings, LoopSpec spec,
+                                                           Handler& handler) {
   std::unique_ptr<ConsumerLoop> loop(new ConsumerLoop(kafka, settings, std::move(spec), handler));
   auto store = StateStore::open(settings.state_dir / (loop->spec_.state_name + ".db"), kafka.topic);
   if (!store) return store.error();
@@ -60,32 +64,41 @@ Result<std::unique_ptr<ConsumerLoop>> ConsumerLoop::create(const KafkaSettings& 
   if (!dead_letters) return dead_letters.error();
   loop->dead_letters_ = std::move(*dead_letters);
   loop->publish();
-  loop->lag_gauge_ = kafka::register_lag_gauge(*loop->consumer_, [loop = loop.get()] { return loop->positions(); });
+  loop->lag_gauge_ =
+      kafka::register_lag_gauge(*loop->consumer_, [loop = loop.get()] { return loop->positions(); });
   return loop;
 }
 
-ConsumerLoop::ConsumerLoop(const KafkaSettings& kafka, const ConsumerSettings& settings, LoopSpec spec, Handler& handler)
-    : kafka_(kafka), settings_(settings), spec_(std::move(spec)), handler_(handler), state_(settings.dedupe_window) {
+ConsumerLoop::ConsumerLoop(const KafkaSettings& kafka, const ConsumerSettings& settings, LoopSpec spec,
+                           Handler& handler)
+    : kafka_(kafka),
+      settings_(settings),
+      spec_(std::move(spec)),
+      handler_(handler),
+      state_(settings.dedupe_window) {
   // Registered up front, so every series exists (at zero) from the first scrape: alerts see a rise.
   auto& registry = metrics::registry();
   for (const int partition : spec_.partitions) {
     const metrics::Labels labels = {{"partition", std::to_string(partition)}};
     auto& m = metrics_[partition];
     m.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
-    m.duplicates = &registry.counter("orders_duplicate_total", "Copies of an order already handled, not acted on again",
-                                     labels);
-    m.older_than_window = &registry.counter(
-        "orders_older_than_window_total",
-        "Orders whose id is older than every id in the dedupe window: a copy from beyond it, or a clock stepped back",
-        labels);
-    m.conflicts = &registry.counter("order_id_conflicts_total",
-                                    "Records holding another order under an id already used (dead-lettered)", labels);
-    m.gaps = &registry.counter("kafka_offset_gaps_total", "Times records were missing before the next one read", labels);
-    m.gap_records = &registry.counter("kafka_offset_gap_records_total", "Records missing (deleted before handled)", labels);
+    m.duplicates = &registry.counter("orders_duplicate_total",
+                                     "Copies of an order already handled, not acted on again", labels);
+    m.older_than_window = &registry.counter("orders_older_than_window_total",
+                                            "Orders whose id is older than every id in the dedupe window: a "
+                                            "copy from beyond it, or a clock stepped back",
+                                            labels);
+    m.conflicts =
+        &registry.counter("order_id_conflicts_total",
+                          "Records holding another order under an id already used (dead-lettered)", labels);
+    m.gaps = &registry.counter("kafka_offset_gaps_total",
+                               "Times records were missing before the next one read", labels);
+    m.gap_records = &registry.counter("kafka_offset_gap_records_total",
+                                      "Records missing (deleted before handled)", labels);
   }
   distance_gauge_ = registry.gauge(
-      "dedupe_copy_distance_max", "Largest distance in records between two copies of an order (size DEDUPE_WINDOW above it)",
-      [this] {
+      "dedupe_copy_distance_max",
+      "Largest distance in records between two copies of an order (size DEDUPE_WINDOW above it)", [this] {
         std::vector<std::pair<metrics::Labels, double>> out;
         for (const auto& [partition, m] : metrics_) {
           out.push_back({{{"partition", std::to_string(partition)}},
@@ -115,7 +128,8 @@ asio::awaitable<void> ConsumerLoop::stop(std::chrono::milliseconds timeout) {
     timer.expires_after(std::chrono::milliseconds(10));
     co_await timer.async_wait(asio::use_awaitable);
   }
-  if (!finished_) log::warn("consumer did not finish within the shutdown timeout", {{"client", spec_.client_id}});
+  if (!finished_)
+    log::warn("consumer did not finish within the shutdown timeout", {{"client", spec_.client_id}});
 }
 
 std::optional<std::string> ConsumerLoop::not_ready_reason() const {
@@ -182,7 +196,9 @@ bool ConsumerLoop::assign_start(std::stop_token stop) {
     log::error("cannot assign the partitions, stopping", {{"error", status.error().message}});
     std::abort();
   }
-  log::info("consuming", {{"client", spec_.client_id}, {"topic", kafka_.topic}, {"from", from},
+  log::info("consuming", {{"client", spec_.client_id},
+                          {"topic", kafka_.topic},
+                          {"from", from},
                           {"state", store_->path().string()}});
   return true;
 }
@@ -221,18 +237,23 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
       handler_.on_rejected(partition, record.offset);
     } else if (seen.sighting == Sighting::copy) {
       const std::int64_t distance = record.offset - seen.first_offset;
-      log::warn("order already handled", {{"order_id", order_id}, {"partition", partition}, {"offset", record.offset},
-                                          {"first_offset", seen.first_offset}, {"distance", distance}});
+      log::warn("order already handled", {{"order_id", order_id},
+                                          {"partition", partition},
+                                          {"offset", record.offset},
+                                          {"first_offset", seen.first_offset},
+                                          {"distance", distance}});
       m.duplicates->inc();
       if (distance > m.largest_copy_distance.load(std::memory_order_relaxed)) {
         m.largest_copy_distance.store(distance, std::memory_order_relaxed);
       }
     } else if (seen.sighting == Sighting::conflict) {
-      const std::string reason = "order id " + std::string(order_id) + " already names another order, at offset " +
+      const std::string reason = "order id " + std::string(order_id) +
+                                 " already names another order, at offset " +
                                  std::to_string(seen.first_offset);
-      log::error("two different orders under one order id",
-                 {{"order_id", order_id}, {"partition", partition}, {"offset", record.offset},
-                  {"first_offset", seen.first_offset}});
+      log::error("two different orders under one order id", {{"order_id", order_id},
+                                                             {"partition", partition},
+                                                             {"offset", record.offset},
+                                                             {"first_offset", seen.first_offset}});
       m.conflicts->inc();
       before_waiting();
       if (!dead_letters_->send(kafka_.topic, record, reason, stop)) {
@@ -241,10 +262,14 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
       }
     } else {
       if (seen.older_than_window) {
-        log::warn("order id older than the dedupe window: a copy from beyond it is acted on again, or a clock "
-                  "stepped back; raise DEDUPE_WINDOW if copies are this far apart",
-                  {{"order_id", order_id}, {"partition", partition}, {"offset", record.offset},
-                   {"window_oldest_offset", seen.window_oldest_offset}, {"window_records", state_.window_records()}});
+        log::warn(
+            "order id older than the dedupe window: a copy from beyond it is acted on again, or a clock "
+            "stepped back; raise DEDUPE_WINDOW if copies are this far apart",
+            {{"order_id", order_id},
+             {"partition", partition},
+             {"offset", record.offset},
+             {"window_oldest_offset", seen.window_oldest_offset},
+             {"window_records", state_.window_records()}});
         m.older_than_window->inc();
       }
       handler_.on_order(partition, record.offset, *order);
@@ -266,10 +291,14 @@ void ConsumerLoop::before_waiting() {
 }
 
 void ConsumerLoop::report_gap(int partition, std::int64_t expected, std::int64_t offset) {
-  log::error("records missing before the next one read: deleted by retention before they were handled, or the "
-             "topic was recreated",
-             {{"topic", kafka_.topic}, {"partition", partition}, {"missing_from", expected},
-              {"missing_to", offset - 1}, {"records", offset - expected}});
+  log::error(
+      "records missing before the next one read: deleted by retention before they were handled, or the "
+      "topic was recreated",
+      {{"topic", kafka_.topic},
+       {"partition", partition},
+       {"missing_from", expected},
+       {"missing_to", offset - 1},
+       {"records", offset - expected}});
   auto& m = metrics_.at(partition);
   m.gaps->inc();
   m.gap_records->inc(static_cast<std::uint64_t>(offset - expected));
@@ -278,14 +307,18 @@ void ConsumerLoop::report_gap(int partition, std::int64_t expected, std::int64_t
 void ConsumerLoop::refuse_foreign_topic(int partition, std::int64_t expected, std::int64_t offset) {
   // The state's positions and window are of a topic that no longer exists: resuming would skip or repeat
   // orders of the new one. An operator decides (move the state away to start the partition over).
-  const std::string reason = "partition " + std::to_string(partition) + " of topic " + kafka_.topic +
-                             " is not the one the state " + store_->path().string() +
-                             " was saved from (it was deleted and recreated, or truncated): expected offset " +
-                             std::to_string(expected) + ", read " + std::to_string(offset) +
-                             "; move the state file away to start over";
+  const std::string reason =
+      "partition " + std::to_string(partition) + " of topic " + kafka_.topic + " is not the one the state " +
+      store_->path().string() +
+      " was saved from (it was deleted and recreated, or truncated): expected offset " +
+      std::to_string(expected) + ", read " + std::to_string(offset) +
+      "; move the state file away to start over";
   log::error("the topic is not the one this state was saved from; stopping",
-             {{"topic", kafka_.topic}, {"partition", partition}, {"expected_offset", expected},
-              {"read_offset", offset}, {"state", store_->path().string()}});
+             {{"topic", kafka_.topic},
+              {"partition", partition},
+              {"expected_offset", expected},
+              {"read_offset", offset},
+              {"state", store_->path().string()}});
   refusal_.set(reason);
   refused_ = true;
   stop_with_failure(reason);
@@ -305,7 +338,8 @@ bool ConsumerLoop::save(bool now) {
     }
     return false;
   }
-  if (store_failing_.exchange(false)) log::info("the state is saved again", {{"state", store_->path().string()}});
+  if (store_failing_.exchange(false))
+    log::info("the state is saved again", {{"state", store_->path().string()}});
   for (const auto& [partition, position] : unsaved_->positions) uncommitted_[partition] = position.next;
   unsaved_.reset();
   last_save_ = std::chrono::steady_clock::now();
@@ -318,7 +352,8 @@ void ConsumerLoop::commit(bool now) {
   const auto time = std::chrono::steady_clock::now();
   if (!now && time - last_commit_ < settings_.commit_interval) return;
   if (auto status = consumer_->commit(uncommitted_); !status) {
-    log::warn("offset commit failed; the state still holds the positions", {{"error", status.error().message}});
+    log::warn("offset commit failed; the state still holds the positions",
+              {{"error", status.error().message}});
     return;  // tried again after the interval
   }
   uncommitted_.clear();

@@ -5,6 +5,7 @@
 // handler and its HTTP routes.
 #pragma once
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <chrono>
 #include <filesystem>
@@ -17,14 +18,12 @@
 #include <thread>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
-#include "common/kafka/settings.hpp"
 #include "common/consumer/consumer_state.hpp"
 #include "common/consumer/handler.hpp"
 #include "common/consumer/state_store.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/dead_letters.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/published.hpp"
@@ -48,19 +47,21 @@ void bind_consumer_options(CLI::App& app, ConsumerSettings& settings);
 
 // What one service's loop reads and how it keeps its state.
 struct LoopSpec {
-  std::string client_id;                // "repository-0", "statistics": Kafka client id and dead letters' consumer
-  std::string state_name;               // the state file in the state directory, without ".db"
-  std::vector<int> partitions;          // the partitions this loop owns
-  bool resume_from_group_offset = false;  // without saved state: the group's committed offset, else the beginning
+  std::string client_id;        // "repository-0", "statistics": Kafka client id and dead letters' consumer
+  std::string state_name;       // the state file in the state directory, without ".db"
+  std::vector<int> partitions;  // the partitions this loop owns
+  bool resume_from_group_offset =
+      false;  // without saved state: the group's committed offset, else the beginning
   std::chrono::milliseconds save_interval{0};  // 0: save after every batch, before on_durable()
-  std::function<void()> after_batch;    // on the loop's thread after each batch: publish views for HTTP
+  std::function<void()> after_batch;  // on the loop's thread after each batch: publish views for HTTP
 };
 
 class ConsumerLoop {
  public:
   // Opens (and locks) the state and restores the handler from it; creates the Kafka clients.
-  static Result<std::unique_ptr<ConsumerLoop>> create(const KafkaSettings& kafka, const ConsumerSettings& settings,
-                                                      LoopSpec spec, Handler& handler);
+  static Result<std::unique_ptr<ConsumerLoop>> create(const KafkaSettings& kafka,
+                                                      const ConsumerSettings& settings, LoopSpec spec,
+                                                      Handler& handler);
   ~ConsumerLoop();  // stops the thread if stop() did not
   ConsumerLoop(const ConsumerLoop&) = delete;
   ConsumerLoop& operator=(const ConsumerLoop&) = delete;

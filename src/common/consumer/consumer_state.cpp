@@ -7,7 +7,8 @@ namespace {
 constexpr std::uint64_t kHashedKeys = std::uint64_t{1} << 63;  // order_key() of a non-canonical id
 }
 
-void ConsumerState::restore(int partition, const PartitionPosition& position, std::vector<DedupeWindow::Entry> entries) {
+void ConsumerState::restore(int partition, const PartitionPosition& position,
+                            std::vector<DedupeWindow::Entry> entries) {
   Partition& state = partitions_[partition];
   state.position = position;
   state.has_position = true;
@@ -69,7 +70,8 @@ Examined ConsumerState::examine(int partition, std::int64_t offset, std::string_
   // every id the window holds, once the window spans its whole size, is most likely a copy whose first
   // copy has left the window (or an id from a clock stepped back): acted on, but never in silence.
   const auto* oldest = state->window.oldest();
-  const bool spans = state->has_position && state->position.next - state->position.covered_from >= window_records_;
+  const bool spans =
+      state->has_position && state->position.next - state->position.covered_from >= window_records_;
   out.older_than_window = window_records_ > 0 && spans && oldest != nullptr && key < kHashedKeys &&
                           oldest->key < kHashedKeys && key < oldest->key;
   if (out.older_than_window) out.window_oldest_offset = oldest->offset;

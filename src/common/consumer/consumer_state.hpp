@@ -16,17 +16,17 @@ namespace kd::consumer {
 
 // Where a partition stands, saved with the handler's state in one transaction.
 struct PartitionPosition {
-  std::int64_t next = 0;             // the first offset not yet handled
-  std::uint64_t last_digest = 0;     // value_digest() of the record at next - 1: the topic's fingerprint
-  std::int64_t covered_from = 0;     // the window has seen every record from here to next
+  std::int64_t next = 0;          // the first offset not yet handled
+  std::uint64_t last_digest = 0;  // value_digest() of the record at next - 1: the topic's fingerprint
+  std::int64_t covered_from = 0;  // the window has seen every record from here to next
   friend bool operator==(const PartitionPosition&, const PartitionPosition&) = default;
 };
 
 // What changed since the last save.
 struct StateChanges {
-  std::map<int, PartitionPosition> positions;                     // partitions that moved
-  std::map<int, std::vector<DedupeWindow::Entry>> added;          // new window entries, in offset order
-  std::map<int, std::int64_t> window_start;                       // entries below these are forgotten
+  std::map<int, PartitionPosition> positions;             // partitions that moved
+  std::map<int, std::vector<DedupeWindow::Entry>> added;  // new window entries, in offset order
+  std::map<int, std::int64_t> window_start;               // entries below these are forgotten
   bool empty() const { return positions.empty(); }
 };
 
@@ -50,8 +50,8 @@ struct Examined {
   OffsetFit fit = OffsetFit::expected;
   std::int64_t expected = 0;  // the offset the position expected (for gap and foreign)
   Sighting sighting = Sighting::first;
-  std::int64_t first_offset = -1;   // for copy and conflict: where the id was first seen
-  bool older_than_window = false;   // a first copy whose id is older than the window's oldest (see .cpp)
+  std::int64_t first_offset = -1;  // for copy and conflict: where the id was first seen
+  bool older_than_window = false;  // a first copy whose id is older than the window's oldest (see .cpp)
   std::int64_t window_oldest_offset = -1;  // then: the offset of the window's oldest entry
 };
 
@@ -68,7 +68,8 @@ class ConsumerState {
   std::optional<std::int64_t> resume_offset(int partition) const;
 
   // What the record is; changes nothing. `order_id` is null for a record that holds no order.
-  Examined examine(int partition, std::int64_t offset, std::string_view value, const std::string_view* order_id) const;
+  Examined examine(int partition, std::int64_t offset, std::string_view value,
+                   const std::string_view* order_id) const;
   // The record is handled (acted on, counted as a copy, or dead-lettered): the position moves past it,
   // and the first copy of an order enters the window.
   void handled(int partition, std::int64_t offset, std::string_view value, const std::string_view* order_id,

@@ -93,7 +93,8 @@ Result<int> lock_file(const std::filesystem::path& path) {
     if (error == EWOULDBLOCK) {
       const std::string pid = length > 0 ? std::string(holder, static_cast<std::size_t>(length)) : "unknown";
       const auto state = path.parent_path() / path.stem();  // "<state>.db.lock" -> "<state>.db"
-      return make_error(Errc::storage, "the state " + state.string() + " is in use by another process (pid " + pid +
+      return make_error(Errc::storage, "the state " + state.string() + " is in use by another process (pid " +
+                                           pid +
                                            "): one partition's state has one writer, or it would act twice");
     }
     return make_error(Errc::storage, "cannot lock " + path.string() + ": " + std::strerror(error));
@@ -117,21 +118,24 @@ Status StateStore::exec(const char* sql) {
   return Ok{};
 }
 
-Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path, std::string_view topic) {
+Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path& path,
+                                                     std::string_view topic) {
   std::error_code ec;
   std::filesystem::create_directories(path.parent_path(), ec);
-  if (ec) return make_error(Errc::storage, "cannot create " + path.parent_path().string() + ": " + ec.message());
+  if (ec)
+    return make_error(Errc::storage, "cannot create " + path.parent_path().string() + ": " + ec.message());
   auto lock = lock_file(path.string() + ".lock");
   if (!lock) return lock.error();
   std::unique_ptr<StateStore> store(new StateStore(path, *lock));
-  if (sqlite3_open_v2(path.c_str(), &store->db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+  if (sqlite3_open_v2(path.c_str(), &store->db_,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                       nullptr) != SQLITE_OK) {
     return store->failure("cannot open the state");
   }
   // WAL: a save appends to the log and syncs it once (FULL: durable when the commit returns). The log is
   // folded into the database every 1,000 pages and then cut back to 4 MB, so it stays small too.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA journal_size_limit=4194304",
-                             "PRAGMA busy_timeout=1000"}) {
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA journal_size_limit=4194304", "PRAGMA busy_timeout=1000"}) {
     if (auto status = store->exec(pragma); !status) return status.error();
   }
   const char* schema =
@@ -139,7 +143,8 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
       "CREATE TABLE IF NOT EXISTS positions (partition INTEGER PRIMARY KEY, next_offset INTEGER NOT NULL,"
       " last_digest INTEGER NOT NULL, covered_from INTEGER NOT NULL);"
       "CREATE TABLE IF NOT EXISTS window_chunks (partition INTEGER NOT NULL, first_offset INTEGER NOT NULL,"
-      " last_offset INTEGER NOT NULL, entries BLOB NOT NULL, PRIMARY KEY (partition, first_offset)) WITHOUT ROWID;";
+      " last_offset INTEGER NOT NULL, entries BLOB NOT NULL, PRIMARY KEY (partition, first_offset)) WITHOUT "
+      "ROWID;";
   if (auto status = store->exec(schema); !status) return status.error();
 
   // The file says which topic and format it holds; a mismatch is refused rather than resumed from.
@@ -155,9 +160,9 @@ Result<std::unique_ptr<StateStore>> StateStore::open(const std::filesystem::path
       return store->failure("cannot initialise the state");
     }
   } else if (meta["format"] != kFormat || meta["topic"] != topic) {
-    return make_error(Errc::storage, "the state " + path.string() + " holds format " + meta["format"] + " of topic '" +
-                                         meta["topic"] + "', not format " + std::string(kFormat) + " of topic '" +
-                                         std::string(topic) + "'");
+    return make_error(Errc::storage, "the state " + path.string() + " holds format " + meta["format"] +
+                                         " of topic '" + meta["topic"] + "', not format " +
+                                         std::string(kFormat) + " of topic '" + std::string(topic) + "'");
   }
   return store;
 }
@@ -177,7 +182,8 @@ Result<SavedState> StateStore::load() {
                                      positions.integer(3)};
     if (partition < 0 || partition > std::numeric_limits<int>::max() || position.next < 0 ||
         position.covered_from < 0 || position.covered_from > position.next) {
-      return make_error(Errc::storage, "the state " + path_.string() + " has a malformed position of partition " +
+      return make_error(Errc::storage, "the state " + path_.string() +
+                                           " has a malformed position of partition " +
                                            std::to_string(partition));
     }
     saved.positions[static_cast<int>(partition)] = position;
@@ -190,13 +196,15 @@ Result<SavedState> StateStore::load() {
     const auto partition = static_cast<int>(chunks.integer(0));
     const std::string_view bytes = chunks.bytes(1);
     if (bytes.size() % kEntryBytes != 0 || !saved.positions.contains(partition)) {
-      return make_error(Errc::storage, "the state " + path_.string() + " has a malformed window chunk of partition " +
+      return make_error(Errc::storage, "the state " + path_.string() +
+                                           " has a malformed window chunk of partition " +
                                            std::to_string(partition));
     }
     auto& window = saved.windows[partition];
     const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
     for (std::size_t at = 0; at < bytes.size(); at += kEntryBytes) {
-      window.push_back({static_cast<std::int64_t>(get_u64(data + at)), get_u64(data + at + 8), get_u64(data + at + 16)});
+      window.push_back(
+          {static_cast<std::int64_t>(get_u64(data + at)), get_u64(data + at + 8), get_u64(data + at + 16)});
     }
   }
   if (chunks.failed()) return failure("cannot read the dedupe window");
@@ -212,11 +220,13 @@ Status StateStore::save(const StateChanges& changes, std::string_view handler_st
   if (auto status = exec("BEGIN IMMEDIATE"); !status) return status;
   bool ok = true;
   {
-    Statement add_chunk(db_, "INSERT OR REPLACE INTO window_chunks (partition, first_offset, last_offset, entries)"
-                             " VALUES (?1, ?2, ?3, ?4)");
+    Statement add_chunk(db_,
+                        "INSERT OR REPLACE INTO window_chunks (partition, first_offset, last_offset, entries)"
+                        " VALUES (?1, ?2, ?3, ?4)");
     Statement prune(db_, "DELETE FROM window_chunks WHERE partition = ?1 AND last_offset < ?2");
-    Statement position(db_, "INSERT OR REPLACE INTO positions (partition, next_offset, last_digest, covered_from)"
-                            " VALUES (?1, ?2, ?3, ?4)");
+    Statement position(db_,
+                       "INSERT OR REPLACE INTO positions (partition, next_offset, last_digest, covered_from)"
+                       " VALUES (?1, ?2, ?3, ?4)");
     Statement handler(db_, "INSERT OR REPLACE INTO meta (key, value) VALUES ('handler', ?1)");
     ok = add_chunk.prepared() && prune.prepared() && position.prepared() && handler.prepared();
     for (const auto& [partition, entries] : changes.added) {

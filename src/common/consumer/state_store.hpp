@@ -29,7 +29,7 @@ namespace kd::consumer {
 struct SavedState {
   std::map<int, PartitionPosition> positions;
   std::map<int, std::vector<DedupeWindow::Entry>> windows;  // per partition, in offset order
-  std::string handler_state;                                 // empty when never saved
+  std::string handler_state;                                // empty when never saved
 };
 
 class StateStore {

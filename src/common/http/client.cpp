@@ -24,8 +24,7 @@ Result<Url> Url::parse(std::string_view text) {
     url.host = std::string(authority.substr(0, colon));
     url.port = std::string(authority.substr(colon + 1));
   }
-  if (url.host.empty() || url.port.empty() ||
-      url.port.find_first_not_of("0123456789") != std::string::npos) {
+  if (url.host.empty() || url.port.empty() || url.port.find_first_not_of("0123456789") != std::string::npos) {
     return make_error(Errc::bad_request, "URL '" + std::string(text) + "' has no valid host:port");
   }
   return url;
@@ -92,21 +91,20 @@ asio::awaitable<Result<HttpClient::ConnectionPtr>> HttpClient::connect(const Url
       co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
     deadline.cancel();
-    co_return make_error(Errc::upstream_failed,
-                         "cannot resolve " + url.host + ": " + ec.message());
+    co_return make_error(Errc::upstream_failed, "cannot resolve " + url.host + ": " + ec.message());
   }
   connection->stream.expires_at(deadline.expiry());
   deadline.cancel();
   co_await connection->stream.async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
   if (ec) {
-    co_return make_error(Errc::upstream_failed,
-                         "cannot connect to " + url.authority() + ": " + ec.message());
+    co_return make_error(Errc::upstream_failed, "cannot connect to " + url.authority() + ": " + ec.message());
   }
   connection->stream.socket().set_option(tcp::no_delay(true), ec);
   co_return std::move(connection);
 }
 
-asio::awaitable<Result<ClientResponse>> HttpClient::post(const Url& url, std::string body, std::string content_type) {
+asio::awaitable<Result<ClientResponse>> HttpClient::post(const Url& url, std::string body,
+                                                         std::string content_type) {
   http::request<http::string_body> request{http::verb::post, url.target, 11};
   request.set(http::field::host, url.host);
   request.set(http::field::content_type, content_type);

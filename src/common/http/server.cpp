@@ -83,7 +83,9 @@ asio::awaitable<bool> HttpServer::shutdown(std::chrono::milliseconds grace) {
 
 void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen) {
   http.listen = default_listen;
-  app.add_option("--listen", http.listen, "host:port the HTTP API listens on")->envname("LISTEN")->capture_default_str();
+  app.add_option("--listen", http.listen, "host:port the HTTP API listens on")
+      ->envname("LISTEN")
+      ->capture_default_str();
   app.add_option("--body-limit", http.body_limit, "Largest request body in bytes; larger gets 413")
       ->envname("HTTP_BODY_LIMIT")
       ->check(CLI::Range(std::size_t{64}, std::size_t{16} << 20))
@@ -101,20 +103,21 @@ void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::stri
 }
 
 void add_probe_routes(HttpServer& server, std::string name, NotReadyReason not_ready) {
-  server.route(http::verb::get, "/", [name](HttpRequest) -> asio::awaitable<HttpResponse> {
-    co_return HttpResponse::text(name);
-  });
+  server.route(http::verb::get, "/",
+               [name](HttpRequest) -> asio::awaitable<HttpResponse> { co_return HttpResponse::text(name); });
   server.route(http::verb::get, "/healthz", [](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse::json(R"({"status":"ok"})");
   });
   server.route(http::verb::get, "/metrics", [](HttpRequest) -> asio::awaitable<HttpResponse> {
     co_return HttpResponse{200, metrics::registry().render(), "text/plain; version=0.0.4; charset=utf-8", {}};
   });
-  server.route(http::verb::get, "/readyz", [not_ready = std::move(not_ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
-    const auto reason = not_ready();
-    if (!reason) co_return HttpResponse::json(R"({"status":"ready"})");
-    co_return HttpResponse::json(nlohmann::json{{"status", "not ready"}, {"reason", *reason}}.dump(), 503);
-  });
+  server.route(http::verb::get, "/readyz",
+               [not_ready = std::move(not_ready)](HttpRequest) -> asio::awaitable<HttpResponse> {
+                 const auto reason = not_ready();
+                 if (!reason) co_return HttpResponse::json(R"({"status":"ready"})");
+                 co_return HttpResponse::json(
+                     nlohmann::json{{"status", "not ready"}, {"reason", *reason}}.dump(), 503);
+               });
 }
 
 asio::awaitable<void> HttpServer::accept_loop() {
@@ -176,7 +179,8 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
 
 // Waits for the first byte of the next request under the idle timeout; the request itself is then read
 // under the (shorter) request timeout, so a slow sender cannot hold a connection open forever.
-asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session>& session, beast::flat_buffer& buffer) {
+asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session>& session,
+                                                   beast::flat_buffer& buffer) {
   if (buffer.size() > 0) co_return true;  // the next request's first bytes came with the last one
   boost::system::error_code ec;
   session->stream.expires_after(options_.idle_timeout);
@@ -190,24 +194,27 @@ asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session
 std::optional<HttpResponse> HttpServer::answer_read_error(const boost::system::error_code& ec,
                                                           const Session& session) const {
   if (ec == http::error::body_limit) {
-    return HttpResponse::from_error(make_error(
-        Errc::payload_too_large, "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
+    return HttpResponse::from_error(
+        make_error(Errc::payload_too_large,
+                   "request body is larger than " + std::to_string(options_.body_limit) + " bytes"));
   }
   if (ec == http::error::header_limit) {
-    return HttpResponse::from_error(make_error(
-        Errc::header_too_large, "request line and headers are larger than " + std::to_string(kHeaderLimit) + " bytes"));
+    return HttpResponse::from_error(
+        make_error(Errc::header_too_large,
+                   "request line and headers are larger than " + std::to_string(kHeaderLimit) + " bytes"));
   }
   if (ec == asio::error::operation_aborted && session.timed_out) {
-    return HttpResponse::from_error(make_error(Errc::request_timeout,
-                                               "request was not received within " +
-                                                   std::to_string(options_.request_timeout.count()) +
-                                                   " ms of its first byte"));
+    return HttpResponse::from_error(
+        make_error(Errc::request_timeout, "request was not received within " +
+                                              std::to_string(options_.request_timeout.count()) +
+                                              " ms of its first byte"));
   }
   if (ec == http::error::partial_message) {
     // The client shut down its side mid-request; it may still read the answer.
-    return HttpResponse::from_error(make_error(
-        Errc::bad_request, "request ended before it was complete (headers cut off, or a body shorter than its "
-                           "Content-Length)"));
+    return HttpResponse::from_error(
+        make_error(Errc::bad_request,
+                   "request ended before it was complete (headers cut off, or a body shorter than its "
+                   "Content-Length)"));
   }
   if (ec == beast::error::timeout || ec == http::error::end_of_stream || ec == asio::error::eof ||
       ec == asio::error::connection_reset || ec == asio::error::operation_aborted) {
@@ -243,7 +250,8 @@ asio::awaitable<bool> HttpServer::write_answer(const std::shared_ptr<Session>& s
     // The answer to HEAD has no body, whatever its Content-Length says: bytes after the header would be
     // read as the start of the next response.
     http::response_serializer<http::string_body> serializer(response);
-    co_await http::async_write_header(session->stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+    co_await http::async_write_header(session->stream, serializer,
+                                      asio::redirect_error(asio::use_awaitable, ec));
   } else {
     co_await http::async_write(session->stream, response, asio::redirect_error(asio::use_awaitable, ec));
   }
@@ -261,7 +269,8 @@ asio::awaitable<void> HttpServer::close_gracefully(std::shared_ptr<Session> sess
     std::array<char, 16 * 1024> sink;
     session->stream.expires_after(std::min<std::chrono::milliseconds>(options_.request_timeout, 1000ms));
     while (!ec && !stopping_) {
-      co_await session->stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+      co_await session->stream.async_read_some(asio::buffer(sink),
+                                               asio::redirect_error(asio::use_awaitable, ec));
     }
   }
   session->stream.close();
@@ -293,8 +302,8 @@ Status HttpServer::check_host(const http::request<http::string_body>& message) {
   // RFC 9112, 3.2: an HTTP/1.1 request has exactly one Host; any request has at most one.
   const auto hosts = message.count(http::field::host);
   if (hosts > 1 || (hosts == 0 && message.version() >= 11)) {
-    return make_error(Errc::bad_request, "an HTTP/1.1 request needs exactly one Host header, got " +
-                                             std::to_string(hosts));
+    return make_error(Errc::bad_request,
+                      "an HTTP/1.1 request needs exactly one Host header, got " + std::to_string(hosts));
   }
   return Ok{};
 }
@@ -302,11 +311,13 @@ Status HttpServer::check_host(const http::request<http::string_body>& message) {
 void HttpServer::record(const std::string& route, const std::string& method, unsigned status,
                         std::chrono::steady_clock::duration took) {
   auto& metrics = metrics::registry();
-  metrics.counter("http_requests_total", "HTTP requests answered, by route, method and status",
-                  {{"route", route}, {"method", method}, {"status", std::to_string(status)}})
+  metrics
+      .counter("http_requests_total", "HTTP requests answered, by route, method and status",
+               {{"route", route}, {"method", method}, {"status", std::to_string(status)}})
       .inc();
-  metrics.histogram("http_request_duration_seconds", "Time from a request's first byte to its answer written",
-                    {{"route", route}})
+  metrics
+      .histogram("http_request_duration_seconds", "Time from a request's first byte to its answer written",
+                 {{"route", route}})
       .observe(std::chrono::duration<double>(took).count());
 }
 

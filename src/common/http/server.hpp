@@ -2,7 +2,8 @@
 // exact-path routing with 404/405, and a graceful stop that lets requests in flight finish.
 //
 // Threading: the server and its handlers run on one io_context driven by a single thread (see
-// run_service in runtime.hpp), so sessions need no strands; work from other threads comes back through asio::post.
+// run_service in runtime.hpp), so sessions need no strands; work from other threads comes back through
+// asio::post.
 #pragma once
 
 #include <chrono>
@@ -51,10 +52,10 @@ struct HttpResponse {
 using HttpHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest)>;
 
 struct HttpServerOptions {
-  std::string listen = "127.0.0.1:8080";                  // host:port; port 0 picks a free one
-  std::size_t body_limit = 64 * 1024;                     // larger bodies get 413
-  std::chrono::milliseconds idle_timeout{60'000};         // keep-alive connection with no request: closed
-  std::chrono::milliseconds request_timeout{10'000};      // from a request's first byte to its last: else 408
+  std::string listen = "127.0.0.1:8080";              // host:port; port 0 picks a free one
+  std::size_t body_limit = 64 * 1024;                 // larger bodies get 413
+  std::chrono::milliseconds idle_timeout{60'000};     // keep-alive connection with no request: closed
+  std::chrono::milliseconds request_timeout{10'000};  // from a request's first byte to its last: else 408
 };
 
 class HttpServer {
@@ -95,7 +96,8 @@ class HttpServer {
   // False when the connection idled out or closed before a next request began.
   asio::awaitable<bool> wait_for_request(const std::shared_ptr<Session>& session, beast::flat_buffer& buffer);
   // The answer to a request that could not be read (413, 431, 408, 400), or none when the peer is gone.
-  std::optional<HttpResponse> answer_read_error(const boost::system::error_code& ec, const Session& session) const;
+  std::optional<HttpResponse> answer_read_error(const boost::system::error_code& ec,
+                                                const Session& session) const;
   static HttpRequest to_request(http::request<http::string_body>& message);
   // Writes the answer; true if the connection stays open for another request.
   asio::awaitable<bool> write_answer(const std::shared_ptr<Session>& session, Exchange& exchange,
@@ -104,7 +106,8 @@ class HttpServer {
   // One request into `parser`; `ec` is operation_aborted with session->timed_out set when the request
   // timeout ran out first.
   asio::awaitable<void> read_request(std::shared_ptr<Session> session, beast::flat_buffer& buffer,
-                                     http::request_parser<http::string_body>& parser, boost::system::error_code& ec);
+                                     http::request_parser<http::string_body>& parser,
+                                     boost::system::error_code& ec);
   static Status check_host(const http::request<http::string_body>& message);
   // `method_text` is the method as sent, for the 405 message (an unknown method has no verb of its own).
   asio::awaitable<HttpResponse> dispatch(HttpRequest request, std::string method_text);

@@ -9,14 +9,30 @@ namespace kd::kafka {
 namespace {
 
 // The C++ API has no Admin API; these RAII holders keep the C handles tidy.
-struct KafkaDeleter { void operator()(rd_kafka_t* handle) const { rd_kafka_destroy(handle); } };
-struct QueueDeleter { void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); } };
-struct EventDeleter { void operator()(rd_kafka_event_t* event) const { rd_kafka_event_destroy(event); } };
-struct OptionsDeleter { void operator()(rd_kafka_AdminOptions_t* options) const { rd_kafka_AdminOptions_destroy(options); } };
-struct NewTopicDeleter { void operator()(rd_kafka_NewTopic_t* topic) const { rd_kafka_NewTopic_destroy(topic); } };
-struct DeleteTopicDeleter { void operator()(rd_kafka_DeleteTopic_t* topic) const { rd_kafka_DeleteTopic_destroy(topic); } };
-struct TopicDeleter { void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); } };
-struct MetadataDeleter { void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); } };
+struct KafkaDeleter {
+  void operator()(rd_kafka_t* handle) const { rd_kafka_destroy(handle); }
+};
+struct QueueDeleter {
+  void operator()(rd_kafka_queue_t* queue) const { rd_kafka_queue_destroy(queue); }
+};
+struct EventDeleter {
+  void operator()(rd_kafka_event_t* event) const { rd_kafka_event_destroy(event); }
+};
+struct OptionsDeleter {
+  void operator()(rd_kafka_AdminOptions_t* options) const { rd_kafka_AdminOptions_destroy(options); }
+};
+struct NewTopicDeleter {
+  void operator()(rd_kafka_NewTopic_t* topic) const { rd_kafka_NewTopic_destroy(topic); }
+};
+struct DeleteTopicDeleter {
+  void operator()(rd_kafka_DeleteTopic_t* topic) const { rd_kafka_DeleteTopic_destroy(topic); }
+};
+struct TopicDeleter {
+  void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
+};
+struct MetadataDeleter {
+  void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); }
+};
 
 using Handle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
 
@@ -40,12 +56,15 @@ Result<Handle> connect(const std::string& brokers, const Properties& extra) {
   return Handle(handle);
 }
 
-std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(rd_kafka_t* handle, rd_kafka_admin_op_t op,
-                                                                        std::chrono::milliseconds timeout) {
+std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(rd_kafka_t* handle,
+                                                                       rd_kafka_admin_op_t op,
+                                                                       std::chrono::milliseconds timeout) {
   std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> options(rd_kafka_AdminOptions_new(handle, op));
   char reason[256];
-  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()), reason, sizeof reason);
-  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()), reason, sizeof reason);
+  rd_kafka_AdminOptions_set_request_timeout(options.get(), static_cast<int>(timeout.count()), reason,
+                                            sizeof reason);
+  rd_kafka_AdminOptions_set_operation_timeout(options.get(), static_cast<int>(timeout.count()), reason,
+                                              sizeof reason);
   return options;
 }
 
@@ -60,8 +79,10 @@ struct TopicState {
   bool all_led = false;
 };
 
-Result<TopicState> topic_state(rd_kafka_t* handle, const std::string& topic, std::chrono::milliseconds timeout) {
-  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_handle(rd_kafka_topic_new(handle, topic.c_str(), nullptr));
+Result<TopicState> topic_state(rd_kafka_t* handle, const std::string& topic,
+                               std::chrono::milliseconds timeout) {
+  std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_handle(
+      rd_kafka_topic_new(handle, topic.c_str(), nullptr));
   const rd_kafka_metadata_t* raw = nullptr;
   const auto code = rd_kafka_metadata(handle, 0, topic_handle.get(), &raw, static_cast<int>(timeout.count()));
   if (code != RD_KAFKA_RESP_ERR_NO_ERROR) return kafka_error(code, "cannot read metadata of topic " + topic);
@@ -73,7 +94,8 @@ Result<TopicState> topic_state(rd_kafka_t* handle, const std::string& topic, std
     state.partitions = entry.partition_cnt;
     state.all_led = entry.err == RD_KAFKA_RESP_ERR_NO_ERROR && entry.partition_cnt > 0;
     for (int p = 0; p < entry.partition_cnt; ++p) {
-      if (entry.partitions[p].leader < 0 || entry.partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR) state.all_led = false;
+      if (entry.partitions[p].leader < 0 || entry.partitions[p].err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        state.all_led = false;
     }
   }
   return state;
@@ -89,8 +111,8 @@ Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& s
   const auto deadline = std::chrono::steady_clock::now() + timeout;
 
   char reason[512];
-  std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(
-      rd_kafka_NewTopic_new(spec.name.c_str(), spec.partitions, spec.replication_factor, reason, sizeof reason));
+  std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(rd_kafka_NewTopic_new(
+      spec.name.c_str(), spec.partitions, spec.replication_factor, reason, sizeof reason));
   if (!topic) return make_error(Errc::bad_request, std::string("topic ") + spec.name + ": " + reason);
   for (const auto& [key, value] : spec.config) {
     if (rd_kafka_NewTopic_set_config(topic.get(), key.c_str(), value.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -103,30 +125,35 @@ Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& s
   rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
   std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
       rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
-  if (!event) return make_error(Errc::unavailable, "Kafka did not answer the request to create topic " + spec.name);
+  if (!event)
+    return make_error(Errc::unavailable, "Kafka did not answer the request to create topic " + spec.name);
   if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return kafka_error(rd_kafka_event_error(event.get()), "cannot create topic " + spec.name,
                        rd_kafka_event_error_string(event.get()));
   }
   size_t count = 0;
-  const auto** results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+  const auto** results =
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
   auto outcome = TopicOutcome::created;
   if (count == 1) {
     const auto code = rd_kafka_topic_result_error(results[0]);
     if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
       outcome = TopicOutcome::already_existed;
     } else if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return kafka_error(code, "cannot create topic " + spec.name, rd_kafka_topic_result_error_string(results[0]));
+      return kafka_error(code, "cannot create topic " + spec.name,
+                         rd_kafka_topic_result_error_string(results[0]));
     }
   }
 
   // Creation is asynchronous on the brokers; wait until every partition has a leader.
   while (true) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     auto state = topic_state(rk, spec.name, std::max(left, std::chrono::milliseconds(500)));
     if (state && state->partitions >= 0 && state->partitions != spec.partitions) {
-      return make_error(Errc::bad_request, "topic " + spec.name + " exists with " + std::to_string(state->partitions) +
-                                               " partitions, not " + std::to_string(spec.partitions));
+      return make_error(Errc::bad_request, "topic " + spec.name + " exists with " +
+                                               std::to_string(state->partitions) + " partitions, not " +
+                                               std::to_string(spec.partitions));
     }
     if (state && state->all_led) return outcome;
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -158,7 +185,8 @@ Status delete_topic(const std::string& brokers, const std::string& topic, const 
   rd_kafka_DeleteTopics(rk, topics, 1, options.get(), queue.get());
   std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
       rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
-  if (!event) return make_error(Errc::unavailable, "Kafka did not answer the request to delete topic " + topic);
+  if (!event)
+    return make_error(Errc::unavailable, "Kafka did not answer the request to delete topic " + topic);
   if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return kafka_error(rd_kafka_event_error(event.get()), "cannot delete topic " + topic,
                        rd_kafka_event_error_string(event.get()));
@@ -171,7 +199,8 @@ Status delete_topic(const std::string& brokers, const std::string& topic, const 
 namespace kd::kafka {
 
 Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,
-                             std::int64_t offset, const Properties& extra, std::chrono::milliseconds timeout) {
+                             std::int64_t offset, const Properties& extra,
+                             std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
   rd_kafka_t* rk = handle->get();

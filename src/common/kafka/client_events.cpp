@@ -23,7 +23,8 @@ void ClientEvents::event_cb(RdKafka::Event& event) {
       break;
     case RdKafka::Event::EVENT_ERROR:
       if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) up_.store(false);
-      log::warn("kafka", {{"client", client_}, {"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
+      log::warn("kafka",
+                {{"client", client_}, {"error", RdKafka::err2str(event.err())}, {"detail", event.str()}});
       break;
     case RdKafka::Event::EVENT_LOG:
       if (event.severity() <= RdKafka::Event::EVENT_SEVERITY_ERROR) {

@@ -1,9 +1,9 @@
 #include "common/kafka/consumer.hpp"
 
+#include <thread>
+
 #include "common/kafka/errors.hpp"
 #include "common/log.hpp"
-
-#include <thread>
 
 namespace kd::kafka {
 namespace {
@@ -67,7 +67,8 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
   if (auto status = set_properties(*conf, options.extra); !status) return status.error();
   std::string reason;
   consumer->events_ = std::make_unique<ClientEvents>(options.client_id);
-  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(consumer->events_.get()), reason) != RdKafka::Conf::CONF_OK) {
+  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(consumer->events_.get()), reason) !=
+      RdKafka::Conf::CONF_OK) {
     return make_error(Errc::internal, "Kafka consumer callbacks: " + reason);
   }
   consumer->handle_.reset(RdKafka::KafkaConsumer::create(conf.get(), reason));
@@ -162,9 +163,12 @@ Result<Positions> Consumer::committed(const std::vector<int>& partitions, std::c
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     PartitionList list;
-    for (int partition : partitions) list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition));
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto code = handle_->committed(list.items, static_cast<int>(std::max(left, std::chrono::milliseconds(100)).count()));
+    for (int partition : partitions)
+      list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition));
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    auto code = handle_->committed(list.items,
+                                   static_cast<int>(std::max(left, std::chrono::milliseconds(100)).count()));
     for (const auto* item : list.items) {
       if (code == RdKafka::ERR_NO_ERROR && item->err() != RdKafka::ERR_NO_ERROR) code = item->err();
     }
@@ -178,21 +182,21 @@ Result<Positions> Consumer::committed(const std::vector<int>& partitions, std::c
     if (std::chrono::steady_clock::now() >= deadline) {
       return to_error(code, "cannot read committed offsets of " + options_.topic);
     }
-    log::info("waiting for the group coordinator", {{"topic", options_.topic}, {"error", RdKafka::err2str(code)}});
+    log::info("waiting for the group coordinator",
+              {{"topic", options_.topic}, {"error", RdKafka::err2str(code)}});
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
 }
 
 metrics::GaugeRegistration register_lag_gauge(const Consumer& consumer, std::function<Positions()> next) {
-  return metrics::registry().gauge("kafka_consumer_lag", "Records in a partition not yet handled",
-                                   [&consumer, next = std::move(next)] {
-                                     std::vector<std::pair<metrics::Labels, double>> out;
-                                     for (const auto& [partition, lag] : consumer.lag(next())) {
-                                       out.push_back({{{"partition", std::to_string(partition)}},
-                                                      static_cast<double>(lag)});
-                                     }
-                                     return out;
-                                   });
+  return metrics::registry().gauge(
+      "kafka_consumer_lag", "Records in a partition not yet handled", [&consumer, next = std::move(next)] {
+        std::vector<std::pair<metrics::Labels, double>> out;
+        for (const auto& [partition, lag] : consumer.lag(next())) {
+          out.push_back({{{"partition", std::to_string(partition)}}, static_cast<double>(lag)});
+        }
+        return out;
+      });
 }
 
 Positions Consumer::lag(const Positions& next) const {
@@ -200,7 +204,8 @@ Positions Consumer::lag(const Positions& next) const {
   for (const auto& [partition, offset] : next) {
     std::int64_t low = 0;
     std::int64_t high = 0;
-    if (handle_->get_watermark_offsets(options_.topic, partition, &low, &high) == RdKafka::ERR_NO_ERROR && high >= 0) {
+    if (handle_->get_watermark_offsets(options_.topic, partition, &low, &high) == RdKafka::ERR_NO_ERROR &&
+        high >= 0) {
       lag[partition] = std::max<std::int64_t>(0, high - std::max(offset, low));
     }
   }

@@ -35,16 +35,20 @@ bool DeadLetters::send(std::string_view source_topic, const Record& record, std:
     auto delivery = producer_->async_produce(letter, asio::use_future).get();
     if (delivery) {
       metrics::registry().counter("dead_letters_total", "Records sent to the dead-letter topic").inc();
-      log::warn("record dead-lettered", {{"topic", std::string(source_topic)}, {"partition", record.partition},
-                                        {"offset", record.offset}, {"dead_letter_topic", options_.topic},
-                                        {"error", std::string(reason)}});
+      log::warn("record dead-lettered", {{"topic", std::string(source_topic)},
+                                         {"partition", record.partition},
+                                         {"offset", record.offset},
+                                         {"dead_letter_topic", options_.topic},
+                                         {"error", std::string(reason)}});
       return true;
     }
     // "May have been stored" is as good as stored for a retry: a second letter with the same key is
     // harmless, a missing one is not.
-    log::error("cannot write dead letter, will retry",
-               {{"dead_letter_topic", options_.topic}, {"partition", record.partition}, {"offset", record.offset},
-                {"attempt", attempt}, {"error", delivery.error().message}});
+    log::error("cannot write dead letter, will retry", {{"dead_letter_topic", options_.topic},
+                                                        {"partition", record.partition},
+                                                        {"offset", record.offset},
+                                                        {"attempt", attempt},
+                                                        {"error", delivery.error().message}});
     for (auto waited = std::chrono::milliseconds(0); waited < options_.retry_backoff;
          waited += std::chrono::milliseconds(50)) {
       if (stop.stop_requested()) return false;

@@ -30,8 +30,8 @@ inline constexpr std::string_view error = "kd.error";
 
 struct DeadLetterOptions {
   std::string brokers;
-  std::string topic;      // the dead-letter topic
-  std::string consumer;   // who could not use the record, e.g. "repository-0"
+  std::string topic;     // the dead-letter topic
+  std::string consumer;  // who could not use the record, e.g. "repository-0"
   Properties extra;
   std::chrono::milliseconds attempt_timeout{5'000};
   std::chrono::milliseconds retry_backoff{1'000};
@@ -43,7 +43,8 @@ class DeadLetters {
 
   // Writes the dead letter and blocks until Kafka has it (acks=all), trying again while Kafka cannot
   // take it. False only if `stop` was requested first: then the record must stay unconsumed.
-  bool send(std::string_view source_topic, const Record& record, std::string_view reason, std::stop_token stop);
+  bool send(std::string_view source_topic, const Record& record, std::string_view reason,
+            std::stop_token stop);
   const std::string& topic() const { return options_.topic; }
 
  private:

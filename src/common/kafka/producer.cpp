@@ -7,7 +7,6 @@ namespace kd::kafka {
 
 class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
  public:
-
   void dr_cb(RdKafka::Message& message) override {
     std::unique_ptr<DeliveryWaiter> waiter(static_cast<DeliveryWaiter*>(message.msg_opaque()));
     if (!waiter) return;
@@ -51,8 +50,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
   if (auto status = set_properties(*conf, ours); !status) return status.error();
   if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();
   if (auto status = set_properties(*conf, options.extra); !status) return status.error();
-  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) != RdKafka::Conf::CONF_OK ||
-      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->events_.get()), reason) != RdKafka::Conf::CONF_OK) {
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) !=
+          RdKafka::Conf::CONF_OK ||
+      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->events_.get()), reason) !=
+          RdKafka::Conf::CONF_OK) {
     return make_error(Errc::internal, "Kafka producer callbacks: " + reason);
   }
   producer->handle_.reset(RdKafka::Producer::create(conf.get(), reason));
@@ -95,13 +96,14 @@ void Producer::enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWai
   RdKafka::Headers* headers = nullptr;
   if (!record.headers.empty()) {
     headers = RdKafka::Headers::create();
-    for (const auto& [name, value] : record.headers) headers->add(std::string(name), value.data(), value.size());
+    for (const auto& [name, value] : record.headers)
+      headers->add(std::string(name), value.data(), value.size());
   }
   // RK_MSG_COPY: librdkafka owns its copy, so the caller's buffers may go at once.
-  const auto code = handle_->produce(std::string(record.topic), record.partition, RdKafka::Producer::RK_MSG_COPY,
-                                     const_cast<char*>(record.value.data()), record.value.size(),
-                                     record.key ? record.key->data() : nullptr, record.key ? record.key->size() : 0,
-                                     0, headers, waiter.get());
+  const auto code = handle_->produce(std::string(record.topic), record.partition,
+                                     RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(record.value.data()),
+                                     record.value.size(), record.key ? record.key->data() : nullptr,
+                                     record.key ? record.key->size() : 0, 0, headers, waiter.get());
   if (code == RdKafka::ERR_NO_ERROR) {
     waiter.release();  // now owned by librdkafka until its delivery report, as are the headers
     return;

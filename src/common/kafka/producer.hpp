@@ -9,8 +9,8 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <string>
 #include <optional>
+#include <string>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -38,7 +38,8 @@ struct Delivery {
   std::int64_t offset = 0;
 };
 
-inline constexpr int kAnyPartition = -1;  // RdKafka::Topic::PARTITION_UA: chosen by the partitioner from the key
+inline constexpr int kAnyPartition =
+    -1;  // RdKafka::Topic::PARTITION_UA: chosen by the partitioner from the key
 
 // A write, as views: everything is copied before async_produce returns.
 struct OutgoingRecord {
@@ -73,11 +74,14 @@ class Producer {
   template <class CompletionToken>
   auto async_produce(OutgoingRecord record, CompletionToken&& token) {
     return asio::async_initiate<CompletionToken, void(Result<Delivery>)>(
-        [this, record = std::move(record)](auto handler) { enqueue(record, make_waiter(std::move(handler))); },
+        [this, record = std::move(record)](auto handler) {
+          enqueue(record, make_waiter(std::move(handler)));
+        },
         token);
   }
   template <class CompletionToken>
-  auto async_produce(std::string_view topic, int partition, std::string_view payload, CompletionToken&& token) {
+  auto async_produce(std::string_view topic, int partition, std::string_view payload,
+                     CompletionToken&& token) {
     return async_produce(OutgoingRecord{.topic = topic, .partition = partition, .value = payload},
                          std::forward<CompletionToken>(token));
   }

@@ -6,7 +6,9 @@ void bind_client_options(CLI::App& app, KafkaSettings& kafka) {
   app.add_option("--brokers", kafka.brokers, "Kafka bootstrap servers, comma-separated")
       ->envname("KAFKA_BROKERS")
       ->capture_default_str();
-  app.add_option("--topic", kafka.topic, "Topic the orders go to")->envname("KAFKA_TOPIC")->capture_default_str();
+  app.add_option("--topic", kafka.topic, "Topic the orders go to")
+      ->envname("KAFKA_TOPIC")
+      ->capture_default_str();
   app.add_option("--partitions", kafka.partitions, "Partitions of the topic: one per region")
       ->envname("KAFKA_PARTITIONS")
       ->check(CLI::Range(1, 1000))

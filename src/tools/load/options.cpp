@@ -45,28 +45,37 @@ std::variant<Options, Usage> parse_options(const std::vector<std::string>& args)
                  "Body \"partition=<i mod N>\" form-urlencoded, round robin per request")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  auto* body_option = app.add_option("--body", body, "Fixed body for every request instead (no partition rotation)");
-  app.add_option("--content-type", options.content_type, "Content-Type of request bodies")->capture_default_str();
-  app.add_option("--method", method, "POST or GET")->check(CLI::IsMember({"POST", "GET"}))->capture_default_str();
+  auto* body_option =
+      app.add_option("--body", body, "Fixed body for every request instead (no partition rotation)");
+  app.add_option("--content-type", options.content_type, "Content-Type of request bodies")
+      ->capture_default_str();
+  app.add_option("--method", method, "POST or GET")
+      ->check(CLI::IsMember({"POST", "GET"}))
+      ->capture_default_str();
   auto* connections_option =
-      app.add_option("--connections", options.connections,
-                     "Closed loop: keep-alive connections, each sends its next request when the answer arrives. "
-                     "Open loop: connections opened before the first request")
+      app.add_option(
+             "--connections", options.connections,
+             "Closed loop: keep-alive connections, each sends its next request when the answer arrives. "
+             "Open loop: connections opened before the first request")
           ->check(CLI::Range(1, 100'000))
           ->capture_default_str();
-  auto* rate_option = app.add_option("--rate", rate,
-                                     "Open loop: requests start at t0 + i/R whatever earlier answers do; latency "
-                                     "counts from the intended start")
-                          ->check(CLI::PositiveNumber);
+  auto* rate_option =
+      app.add_option("--rate", rate,
+                     "Open loop: requests start at t0 + i/R whatever earlier answers do; latency "
+                     "counts from the intended start")
+          ->check(CLI::PositiveNumber);
   app.add_option("--max-connections", options.max_connections,
                  "Open loop: most connections; beyond them requests queue (and their wait counts)")
       ->check(CLI::Range(1, 100'000))
       ->capture_default_str();
-  auto* duration_option = app.add_option("--duration", duration, "Measured time after the warm-up (10s, 500ms)");
-  auto* requests_option =
-      app.add_option("--requests", requests, "Measured requests after the warm-up")->check(CLI::PositiveNumber);
+  auto* duration_option =
+      app.add_option("--duration", duration, "Measured time after the warm-up (10s, 500ms)");
+  auto* requests_option = app.add_option("--requests", requests, "Measured requests after the warm-up")
+                              ->check(CLI::PositiveNumber);
   duration_option->excludes(requests_option);
-  app.add_option("--warmup", warmup, "Requests started in this time are sent but neither counted nor recorded (e.g. 2s; default none)");
+  app.add_option(
+      "--warmup", warmup,
+      "Requests started in this time are sent but neither counted nor recorded (e.g. 2s; default none)");
   app.add_option("--timeout-ms", timeout_ms, "Per request, connect included; a timeout is a transport error")
       ->check(CLI::Range(1, 3'600'000))
       ->capture_default_str();
@@ -80,7 +89,8 @@ std::variant<Options, Usage> parse_options(const std::vector<std::string>& args)
   } catch (const CLI::CallForHelp&) {
     return Usage{0, app.help()};
   } catch (const CLI::ParseError& error) {
-    return Usage{2, std::string("kafka-demo-load: ") + error.what() + "\n(run with --help for every option)\n"};
+    return Usage{2,
+                 std::string("kafka-demo-load: ") + error.what() + "\n(run with --help for every option)\n"};
   }
   const auto usage_error = [](const std::string& message) {
     return Usage{2, "kafka-demo-load: " + message + "\n(run with --help for every option)\n"};

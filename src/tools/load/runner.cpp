@@ -6,7 +6,8 @@ namespace kd::load {
 namespace {
 
 std::string serialise(const Options& options, const std::optional<std::string>& body) {
-  std::string text = std::string(http::to_string(options.method)) + " " + options.target.target + " HTTP/1.1\r\n";
+  std::string text =
+      std::string(http::to_string(options.method)) + " " + options.target.target + " HTTP/1.1\r\n";
   text += "Host: " + options.target.authority() + "\r\n";
   text += "User-Agent: kafka-demo-load\r\n";
   if (body) {
@@ -38,7 +39,8 @@ Runner::Runner(asio::io_context& io, Options options, tcp::endpoint endpoint)
   if (options_.body) {
     requests_.push_back(serialise(options_, options_.body));
   } else if (options_.rotates_partitions()) {
-    for (int p = 0; p < options_.partitions; ++p) requests_.push_back(serialise(options_, partition_body(p, options_.partitions)));
+    for (int p = 0; p < options_.partitions; ++p)
+      requests_.push_back(serialise(options_, partition_body(p, options_.partitions)));
   } else {
     requests_.push_back(serialise(options_, std::nullopt));  // GET without a body
   }
@@ -68,8 +70,8 @@ asio::awaitable<void> Runner::run() {
   }
   done_ = std::make_unique<asio::steady_timer>(io_, asio::steady_timer::time_point::max());
 
-  const int initial = options_.open_loop() ? (options_.connections_given ? options_.connections : 0)
-                                           : options_.connections;
+  const int initial =
+      options_.open_loop() ? (options_.connections_given ? options_.connections : 0) : options_.connections;
   for (int i = 0; i < initial; ++i) connections_.push_back(std::make_unique<Connection>());
   if (options_.open_loop()) {
     // Pre-opened connections (--connections in open loop) are connected before t0, so the first
@@ -218,11 +220,13 @@ asio::awaitable<Outcome> Runner::exchange(Connection& connection, std::uint64_t 
   }
   const std::string& request = requests_[requests_.size() == 1 ? 0 : seq % requests_.size()];
   connection.stream->expires_at(deadline);
-  co_await asio::async_write(*connection.stream, asio::buffer(request), asio::redirect_error(asio::use_awaitable, ec));
+  co_await asio::async_write(*connection.stream, asio::buffer(request),
+                             asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(ec, "write");
   http::response_parser<http::string_body> parser;
   parser.body_limit(64 * 1024 * 1024);
-  co_await http::async_read(*connection.stream, connection.buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+  co_await http::async_read(*connection.stream, connection.buffer, parser,
+                            asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return fail(ec, "read");
   auto& response = parser.get();
   Outcome outcome{response.result_int(), std::move(response.body())};
@@ -243,11 +247,13 @@ void Runner::complete(std::uint64_t seq, Clock::time_point intended, const Outco
   last_completion_ = std::max(last_completion_, now);
   if (record_.is_open()) {
     std::optional<int> partition;
-    if (options_.rotates_partitions() && !options_.body) partition = static_cast<int>(seq % options_.partitions);
+    if (options_.rotates_partitions() && !options_.body)
+      partition = static_cast<int>(seq % options_.partitions);
     std::optional<std::int64_t> start_us;
     if (options_.record_start) {
       start_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                     (wall_start_ + std::chrono::duration_cast<std::chrono::system_clock::duration>(intended - start_))
+                     (wall_start_ +
+                      std::chrono::duration_cast<std::chrono::system_clock::duration>(intended - start_))
                          .time_since_epoch())
                      .count();
     }

@@ -63,8 +63,8 @@ class Runner {
   std::uint64_t counted_issued_ = 0;
   bool stopping_ = false;
   int active_ = 0;  // workers (closed) or request coroutines and the dispatcher (open)
-  std::unique_ptr<asio::steady_timer> done_;       // cancelled when active_ reaches 0
-  std::unique_ptr<asio::steady_timer> dispatch_;   // the open loop's schedule timer
+  std::unique_ptr<asio::steady_timer> done_;      // cancelled when active_ reaches 0
+  std::unique_ptr<asio::steady_timer> dispatch_;  // the open loop's schedule timer
 
   std::vector<std::unique_ptr<Connection>> connections_;
   std::vector<Connection*> idle_;

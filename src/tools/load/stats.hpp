@@ -50,14 +50,14 @@ struct Outcome {
 
 struct Summary {
   bool open_loop = false;
-  int connections = 0;              // closed: the fixed number; open: the most open at once
-  std::optional<double> rate;       // open loop only
-  double duration_s = 0;            // measured window
-  std::uint64_t requests = 0;       // counted requests (answered or not)
-  std::uint64_t ok = 0;             // 2xx
+  int connections = 0;         // closed: the fixed number; open: the most open at once
+  std::optional<double> rate;  // open loop only
+  double duration_s = 0;       // measured window
+  std::uint64_t requests = 0;  // counted requests (answered or not)
+  std::uint64_t ok = 0;        // 2xx
   std::map<unsigned, std::uint64_t> status;
   std::uint64_t transport_errors = 0;
-  LatencyStats latency;             // requests with an HTTP answer, any status
+  LatencyStats latency;  // requests with an HTTP answer, any status
 
   void count(const Outcome& outcome, std::int64_t latency_us);
   // The one-line JSON object printed at the end (keys in a fixed order).

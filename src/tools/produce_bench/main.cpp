@@ -11,8 +11,8 @@
 #include <random>
 
 #include "common/config.hpp"
-#include "common/kafka/settings.hpp"
 #include "common/kafka/producer.hpp"
+#include "common/kafka/settings.hpp"
 #include "common/order.hpp"
 
 namespace kd {
@@ -21,7 +21,8 @@ namespace {
 struct Config {
   KafkaSettings kafka;
   CommonSettings common;
-  kafka::ProducerSettings producer;  // the order service's settings and defaults: the ceiling is the pipeline's
+  kafka::ProducerSettings
+      producer;  // the order service's settings and defaults: the ceiling is the pipeline's
   std::uint64_t messages = 200'000;
   int window = 50'000;
 
@@ -29,7 +30,9 @@ struct Config {
     bind_common_options(app, common);
     kafka::bind_client_options(app, kafka);
     kafka::bind_producer_options(app, producer);  // the order service's flags and variables
-    app.add_option("--messages", messages, "Orders to write")->check(CLI::PositiveNumber)->capture_default_str();
+    app.add_option("--messages", messages, "Orders to write")
+        ->check(CLI::PositiveNumber)
+        ->capture_default_str();
     app.add_option("--window", window, "Most writes in flight at once")
         ->check(CLI::Range(1, 100'000))
         ->capture_default_str();
@@ -87,11 +90,13 @@ int run(const Config& config) {
       ++state.in_flight;
       const auto sent_at = std::chrono::steady_clock::now();
       producers[partition]->async_produce(
-          config.kafka.topic, partition, payload, asio::bind_executor(io, [&, sent_at](Result<kafka::Delivery> result) {
+          config.kafka.topic, partition, payload,
+          asio::bind_executor(io, [&, sent_at](Result<kafka::Delivery> result) {
             --state.in_flight;
             ++state.done;
             const auto now = std::chrono::steady_clock::now();
-            state.ack_us.push_back(std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
+            state.ack_us.push_back(
+                std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
             if (!result) {
               if (state.errors++ == 0) state.first_error = result.error().message;
             }
@@ -123,7 +128,8 @@ int run(const Config& config) {
   out["producers"] = producers.size();
   out["window"] = config.window;
   out["linger_ms"] = config.producer.linger_ms;
-  out["bytes_per_msg"] = state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
+  out["bytes_per_msg"] =
+      state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
   out["seconds"] = std::round(seconds * 1000) / 1000;
   out["msgs_per_s"] = seconds > 0 ? std::round(static_cast<double>(state.done) / seconds) : 0.0;
   out["ack_p50_ms"] = pct(0.5);
