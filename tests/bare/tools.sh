@@ -21,6 +21,7 @@ g++               build-essential           CMakeLists.txt
 pkg-config        pkg-config                CMakeLists.txt            pkg_check_modules
 clang             clang                     scripts/fuzz.sh
 clang++           clang                     scripts/fuzz.sh
+clang-format      clang-format              tests/lint/format.sh
 java              openjdk-17-jre-headless   scripts/kafka/fetch.sh
 mvn               maven                     scripts/kafka/fetch.sh
 kcat              kafkacat                  tests/chaos/chaos.py
@@ -42,8 +43,11 @@ debootstrap       own                       tests/bare/run.sh
 EOF
 )
 
-packages=$(sed -n '/^packages=(/,/^)/p' "$repo/scripts/install-deps.sh" | sed 's/#.*//' | tr -s ' \t\n' '\n' | grep -vE '^(packages=\(|\))?$')
+array=$(sed -n '/^packages=(/,/^)/p' "$repo/scripts/install-deps.sh")
+packages=$(sed 's/#.*//' <<<"$array" | tr -s ' \t\n' '\n' | grep -vE '^(packages=\(|\))?$')
 problems=()
+# tests/deploy/crosscheck.py reads the list up to the first ")": one in a comment hides the packages after it.
+sed '$d' <<<"$array" | grep -q ')' && problems+=("scripts/install-deps.sh: a ')' inside packages=( ... ) ends the list early for tests/deploy/crosscheck.py")
 tools=()
 while read -r tool package file as; do
   tools+=("$tool")
