@@ -44,6 +44,7 @@ EOF
 )
 
 array=$(sed -n '/^packages=(/,/^)/p' "$repo/scripts/install-deps.sh")
+# shellcheck disable=SC2001 # a multi-line value: sed per line
 packages=$(sed 's/#.*//' <<<"$array" | tr -s ' \t\n' '\n' | grep -vE '^(packages=\(|\))?$')
 problems=()
 # tests/deploy/crosscheck.py reads the list up to the first ")": one in a comment hides the packages after it.
