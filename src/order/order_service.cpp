@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/pod_identity.hpp"
+#include "order/last_order_id.hpp"
 
 namespace kd::order {
 
@@ -65,7 +66,9 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
     // Order ids take the partition as their snowflake node: instances never hand out the same id.
     : config_(config),
       partition_(partition),
-      ids_(static_cast<std::uint16_t>(partition)),
+      clock_floor_(std::make_shared<std::atomic<std::int64_t>>(0)),
+      ids_(static_cast<std::uint16_t>(partition),
+           [floor = clock_floor_] { return std::max(SnowflakeGenerator::system_clock_ms(), floor->load()); }),
       producer_(std::move(producer)),
       produce_errors_(
           metrics::registry().counter("kafka_produce_errors_total", "Orders Kafka did not acknowledge")),
@@ -73,6 +76,7 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
           "kafka_produce_duration_seconds", "Time from writing an order to Kafka's acknowledgement")),
       server_(io, config.http) {
   add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
+    if (!ids_secured_) return "reading the newest order ids of partition " + std::to_string(partition_);
     if (producer_->brokers_reachable()) return std::nullopt;
     return "no Kafka broker reachable";
   });
@@ -90,10 +94,40 @@ Status Service::start() {
   if (auto warm = producer_->warm_up(config_.kafka.topic, config_.producer.delivery_timeout); !warm) {
     log::warn("kafka not reachable yet", {{"error", warm.error().message}});
   }
+  if (!secure_ids()) {
+    id_reader_ = std::jthread([this](std::stop_token stop) {
+      while (!stop.stop_requested() && !secure_ids()) {
+        for (int i = 0; i < 10 && !stop.stop_requested(); ++i)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+    });
+  }
   if (auto status = server_.start(); !status) return status;
   log::info("order listening",
             {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
   return Ok{};
+}
+
+bool Service::secure_ids() {
+  // 100 records: the newest id of this instance is among the last few it wrote, whatever Kafka holds after
+  // them (copies, a record that is not an order).
+  auto newest = read_newest_records(config_.kafka, partition_, 100, config_.producer.delivery_timeout);
+  if (!newest) {
+    log::warn("cannot read the newest order ids yet; orders get 503 until then",
+              {{"error", newest.error().message}});
+    return false;
+  }
+  if (const auto largest = largest_order_id(*newest, partition_)) {
+    const std::int64_t floor = clock_floor_ms(*largest);
+    clock_floor_->store(floor);
+    const std::int64_t behind = floor - SnowflakeGenerator::system_clock_ms();
+    if (behind > 0) {
+      log::warn("the clock is behind the newest order id of this partition; new ids continue after it",
+                {{"newest_order_id", std::to_string(*largest)}, {"clock_behind_ms", behind}});
+    }
+  }
+  ids_secured_ = true;
+  return true;
 }
 
 asio::awaitable<void> Service::drain() {
@@ -103,6 +137,12 @@ asio::awaitable<void> Service::drain() {
 }
 
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
+  if (!ids_secured_) {
+    co_return HttpResponse::from_error(
+        make_error(Errc::unavailable, "order ids are not safe yet (reading the newest ids of partition " +
+                                          std::to_string(partition_) +
+                                          " from Kafka); nothing was written, retry later"));
+  }
   auto order = make_order(request, ids_);
   if (!order) co_return HttpResponse::from_error(order.error());
   std::string payload = to_json(*order);

@@ -3,8 +3,10 @@
 // acknowledged the write (acks=all, idempotent producer).
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "common/config.hpp"
 #include "common/http/server.hpp"
@@ -47,9 +49,16 @@ class Service {
   Service(asio::io_context& io, const Config& config, int partition,
           std::unique_ptr<kafka::Producer> producer);
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
+  // Reads the newest order ids of this partition from Kafka and keeps new ids after them; false (and
+  // orders answered 503) while Kafka cannot be read. See last_order_id.hpp.
+  bool secure_ids();
 
   Config config_;
   int partition_;
+  // The generator's clock never goes below this (ms since the epoch): the millisecond after the newest id
+  // this partition holds, read at start.
+  std::shared_ptr<std::atomic<std::int64_t>> clock_floor_;
+  std::atomic<bool> ids_secured_{false};
   SnowflakeGenerator ids_;
   // Destroyed after the server (declared before it): the producer flushes what the server's requests wrote.
   std::unique_ptr<kafka::Producer> producer_;
@@ -57,6 +66,7 @@ class Service {
   metrics::Histogram& produce_seconds_;
   HttpServer server_;
   metrics::GaugeRegistration queue_gauge_;  // reads producer_; unregistered before it goes
+  std::jthread id_reader_;  // last: retries secure_ids() while Kafka cannot be read; joined first
 };
 
 }  // namespace kd::order

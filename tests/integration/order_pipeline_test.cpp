@@ -3,6 +3,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cluster_fixture.hpp"
+#include "common/ids.hpp"
+#include "common/order.hpp"
 #include "gateway/gateway_service.hpp"
 #include "order/order_service.hpp"
 
@@ -38,6 +40,24 @@ TEST(OrderService, WritesToItsOwnPartitionAndAnswersTheStoredOrder) {
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].partition, 1);
   EXPECT_EQ(stored[0].value, reply.body);  // what the client got is what Kafka holds
+}
+
+// An order instance restarted with its clock behind (here: the instance before it wrote an id an hour ahead
+// of this clock) must not hand out ids it used before: it reads the newest ids of its partition at start
+// and continues after them. Failed before: the new id came from the clock, an hour below.
+TEST(OrderService, NewIdsFollowTheNewestIdOfItsPartitionWhateverTheClock) {
+  const auto topic = fresh_topic("order-id-floor");
+  SnowflakeGenerator ahead(1, [] { return SnowflakeGenerator::system_clock_ms() + 3'600'000; });
+  const auto written_before = ahead.next();
+  produce(
+      topic, 1,
+      {to_json(Order{1638865975, UserId{"1"}, 81, OrderId{std::to_string(written_before)}}), "not an order"});
+  Running<order::Service> order(order_config(topic, 1));
+  ASSERT_TRUE(order.ok()) << order.error();
+  const auto reply = call(http::verb::post, order->port(), "/submit-order", kRequest, "application/json");
+  ASSERT_EQ(reply.status, 200u) << reply.body;
+  const auto id = std::stoll(nlohmann::json::parse(reply.body)["order_id"].get<std::string>());
+  EXPECT_GT(id, written_before);
 }
 
 TEST(OrderService, RefusesToStartOnAPartitionTheTopicDoesNotHave) {
