@@ -50,7 +50,7 @@ class ConsumerDriver {
     } else if (seen.sighting == consumer::Sighting::first) {
       handler_.on_order(partition, offset, *order);
     }
-    state_.handled(partition, offset, value, order ? &id : nullptr, seen.sighting);
+    state_.handled(partition, offset, seen);
     return seen;
   }
 

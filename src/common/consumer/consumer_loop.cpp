@@ -274,7 +274,7 @@ bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop)
       }
       handler_.on_order(partition, record.offset, *order);
     }
-    state_.handled(partition, record.offset, record.value, id, seen.sighting);
+    state_.handled(partition, record.offset, seen);
     m.consumed->inc();
   }
   publish();

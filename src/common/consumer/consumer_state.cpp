@@ -46,6 +46,8 @@ Examined ConsumerState::examine(int partition, std::int64_t offset, std::string_
   const auto it = partitions_.find(partition);
   const Partition* state = it == partitions_.end() ? nullptr : &it->second;
   const std::uint64_t digest = value_digest(value);
+  out.digest = digest;
+  if (order_id != nullptr) out.key = order_key(*order_id);
   if (state != nullptr && state->has_position) {
     const std::int64_t next = state->position.next;
     out.expected = next;
@@ -59,8 +61,8 @@ Examined ConsumerState::examine(int partition, std::int64_t offset, std::string_
     }
     if (offset > next) out.fit = OffsetFit::gap;
   }
-  if (order_id == nullptr || state == nullptr) return out;
-  const std::uint64_t key = order_key(*order_id);
+  if (!out.key || state == nullptr) return out;
+  const std::uint64_t key = *out.key;
   if (const auto* seen = state->window.find(key)) {
     out.sighting = seen->digest == digest ? Sighting::copy : Sighting::conflict;
     out.first_offset = seen->offset;
@@ -80,20 +82,27 @@ Examined ConsumerState::examine(int partition, std::int64_t offset, std::string_
 
 void ConsumerState::handled(int partition, std::int64_t offset, std::string_view value,
                             const std::string_view* order_id, Sighting sighting) {
+  Examined seen;
+  seen.digest = value_digest(value);
+  if (order_id != nullptr) seen.key = order_key(*order_id);
+  seen.sighting = sighting;
+  handled(partition, offset, seen);
+}
+
+void ConsumerState::handled(int partition, std::int64_t offset, const Examined& seen) {
   Partition& state = partitions_[partition];
   state.unverified = false;
   if (!state.has_position) {
     state.has_position = true;
     state.position.covered_from = offset;
   }
-  const std::uint64_t digest = value_digest(value);
-  if (order_id != nullptr && sighting == Sighting::first && window_records_ > 0) {
-    const DedupeWindow::Entry entry{offset, order_key(*order_id), digest};
+  if (seen.key && seen.sighting == Sighting::first && window_records_ > 0) {
+    const DedupeWindow::Entry entry{offset, *seen.key, seen.digest};
     state.window.push(entry);
     changes_.added[partition].push_back(entry);
   }
   state.position.next = offset + 1;
-  state.position.last_digest = digest;
+  state.position.last_digest = seen.digest;
   if (window_records_ > 0) {
     const std::int64_t start = state.position.next - window_records_;
     state.window.evict_before(start);

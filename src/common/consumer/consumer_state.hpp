@@ -53,6 +53,8 @@ struct Examined {
   std::int64_t first_offset = -1;  // for copy and conflict: where the id was first seen
   bool older_than_window = false;  // a first copy whose id is older than the window's oldest (see .cpp)
   std::int64_t window_oldest_offset = -1;  // then: the offset of the window's oldest entry
+  std::uint64_t digest = 0;                // value_digest() of the record
+  std::optional<std::uint64_t> key;        // order_key() of its order id, for a record that holds an order
 };
 
 class ConsumerState {
@@ -70,8 +72,10 @@ class ConsumerState {
   // What the record is; changes nothing. `order_id` is null for a record that holds no order.
   Examined examine(int partition, std::int64_t offset, std::string_view value,
                    const std::string_view* order_id) const;
-  // The record is handled (acted on, counted as a copy, or dead-lettered): the position moves past it,
-  // and the first copy of an order enters the window.
+  // The record examine() looked at is handled (acted on, counted as a copy, or dead-lettered): the
+  // position moves past it, and the first copy of an order enters the window.
+  void handled(int partition, std::int64_t offset, const Examined& seen);
+  // The same for a record not examined first (its digest and key are computed here).
   void handled(int partition, std::int64_t offset, std::string_view value, const std::string_view* order_id,
                Sighting sighting);
   // The fingerprint record matched: nothing to handle, the partition is verified.

@@ -101,6 +101,21 @@ Result<TopicState> topic_state(rd_kafka_t* handle, const std::string& topic,
   return state;
 }
 
+using AdminEvent = std::unique_ptr<rd_kafka_event_t, EventDeleter>;
+
+// The answer to the admin request sent on `queue` (its own timeout, and a second for the round trip), or an
+// error naming what was asked: no answer, or the request's error.
+Result<AdminEvent> await_answer(rd_kafka_queue_t* queue, std::chrono::milliseconds timeout,
+                                const std::string& what) {
+  AdminEvent event(rd_kafka_queue_poll(queue, static_cast<int>(timeout.count()) + 1000));
+  if (!event) return make_error(Errc::unavailable, "Kafka did not answer the request to " + what);
+  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(rd_kafka_event_error(event.get()), "cannot " + what,
+                       rd_kafka_event_error_string(event.get()));
+  }
+  return event;
+}
+
 }  // namespace
 
 Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& spec, const Properties& extra,
@@ -123,17 +138,11 @@ Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& s
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
   rd_kafka_NewTopic_t* topics[] = {topic.get()};
   rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
-      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
-  if (!event)
-    return make_error(Errc::unavailable, "Kafka did not answer the request to create topic " + spec.name);
-  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(rd_kafka_event_error(event.get()), "cannot create topic " + spec.name,
-                       rd_kafka_event_error_string(event.get()));
-  }
+  auto event = await_answer(queue.get(), timeout, "create topic " + spec.name);
+  if (!event) return event.error();
   size_t count = 0;
   const auto** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event.get()), &count);
+      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
   auto outcome = TopicOutcome::created;
   if (count == 1) {
     const auto code = rd_kafka_topic_result_error(results[0]);
@@ -183,20 +192,9 @@ Status delete_topic(const std::string& brokers, const std::string& topic, const 
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
   rd_kafka_DeleteTopic_t* topics[] = {doomed.get()};
   rd_kafka_DeleteTopics(rk, topics, 1, options.get(), queue.get());
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
-      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
-  if (!event)
-    return make_error(Errc::unavailable, "Kafka did not answer the request to delete topic " + topic);
-  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(rd_kafka_event_error(event.get()), "cannot delete topic " + topic,
-                       rd_kafka_event_error_string(event.get()));
-  }
+  if (auto event = await_answer(queue.get(), timeout, "delete topic " + topic); !event) return event.error();
   return Ok{};
 }
-
-}  // namespace kd::kafka
-
-namespace kd::kafka {
 
 Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,
                              std::int64_t offset, const Properties& extra,
@@ -212,17 +210,13 @@ Status delete_records_before(const std::string& brokers, const std::string& topi
   std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
   rd_kafka_DeleteRecords(rk, &doomed, 1, options.get(), queue.get());
   rd_kafka_DeleteRecords_destroy(doomed);
-  std::unique_ptr<rd_kafka_event_t, EventDeleter> event(
-      rd_kafka_queue_poll(queue.get(), static_cast<int>(timeout.count()) + 1000));
-  const std::string what = "cannot delete records of " + topic + "/" + std::to_string(partition);
-  if (!event) return make_error(Errc::unavailable, what + ": Kafka did not answer");
-  if (rd_kafka_event_error(event.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(rd_kafka_event_error(event.get()), what, rd_kafka_event_error_string(event.get()));
-  }
-  const auto* result = rd_kafka_event_DeleteRecords_result(event.get());
+  const std::string what = "delete records of " + topic + "/" + std::to_string(partition);
+  auto event = await_answer(queue.get(), timeout, what);
+  if (!event) return event.error();
+  const auto* result = rd_kafka_event_DeleteRecords_result(event->get());
   const auto* offsets = result ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
   if (offsets != nullptr && offsets->cnt == 1 && offsets->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(offsets->elems[0].err, what, rd_kafka_err2str(offsets->elems[0].err));
+    return kafka_error(offsets->elems[0].err, "cannot " + what, rd_kafka_err2str(offsets->elems[0].err));
   }
   return Ok{};
 }
