@@ -28,126 +28,24 @@ started=$SECONDS
 
 # github.com/prometheus/prometheus v0.316.0 is Prometheus 3.16 (the module's v0.3xx.y numbering).
 PROMETHEUS_MODULE_VERSION=v0.316.0
-KUSTOMIZE_VERSION=v5.5.0
 
 mkdir -p "$cache/bin" "$cache/stamps"
 work=$(mktemp -d "${TMPDIR:-/tmp}/monitoring-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-export GOMODCACHE="$cache/gomod" GOCACHE="$cache/gocache" GOFLAGS=-modcacherw GOBIN="$cache/bin"
-export DEBIAN_FRONTEND=noninteractive
-
-passed=0
-failed=0
-ok() {
-  echo "ok   $1: $2"
-  passed=$((passed + 1))
-}
-fail() {
-  echo "FAIL $1: $2"
-  failed=$((failed + 1))
-}
-left() {
-  local rest=$((budget - (SECONDS - started)))
-  ((rest > 0)) && echo "$rest" || echo 1
-}
-tail_of() { tail -n "${2:-3}" "$1" | tr '\n' ' ' | cut -c1-400; }
+# shellcheck source=tests/deploy/tools.sh
+source "$repo/tests/deploy/tools.sh"
 finish() {
   echo "monitoring-check: $passed passed, $failed failed ($((SECONDS - started))s)"
   ((failed == 0))
   exit
 }
 
-# ------------------------------------------------------------------------------------------------ tools
-# As in tests/deploy/check.sh: every tool comes from a registry (Debian, the Go module proxy); one that cannot be
-# had is named and the check is skipped (exit 77, the test's SKIP_RETURN_CODE), never passed without it.
-unavailable=()
-cannot_have() { unavailable+=("$1"); }
-sudo_cmd=()
-[[ $(id -u) -eq 0 ]] || sudo_cmd=(sudo)
-apt_updated=0
-apt_install() {
-  if ((apt_updated == 0)); then
-    "${sudo_cmd[@]}" apt-get update -qq >/dev/null 2>&1 || true
-    apt_updated=1
-  fi
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
-}
-
-python=""
-for candidate in python3 /usr/bin/python3; do
-  if command -v "$candidate" >/dev/null && "$candidate" -c 'import yaml' 2>/dev/null; then
-    python=$candidate
-    break
-  fi
-done
-if [[ -z $python ]]; then
-  apt_install python3-yaml && /usr/bin/python3 -c 'import yaml' 2>/dev/null && python=/usr/bin/python3
-fi
-[[ -n $python ]] || cannot_have "PyYAML (no python3 that imports yaml; apt-get install python3-yaml failed)"
-
-# Go: the toolchain tests/deploy/check.sh pins (GO_TOOLCHAIN there, read from it: one number), fetched the same way
-# from the Go module proxy when the go found is older than the validator's go.mod asks (Debian bookworm's 1.19).
-# promtool v0.316.0 itself needs go 1.26.7.
-GO_TOOLCHAIN=$(sed -n 's/^GO_TOOLCHAIN=//p' "$repo/tests/deploy/check.sh")
-go=""
-for candidate in go /usr/local/go/bin/go /usr/lib/go/bin/go; do
-  if command -v "$candidate" >/dev/null; then
-    go=$(command -v "$candidate")
-    break
-  fi
-done
-if [[ -z $go ]] && apt_install golang-go && command -v go >/dev/null; then go=$(command -v go); fi
-if [[ -z $go ]]; then
-  cannot_have "go (none in PATH, /usr/local/go or /usr/lib/go; apt-get install golang-go failed)"
-else
-  go_needed=$(sed -n 's/^go //p' "$repo/tests/deploy/validate/go.mod")
-  go_have=$(GOTOOLCHAIN=local "$go" env GOVERSION 2>/dev/null)
-  go_have=${go_have#go}
-  if [[ $(printf '%s\n' "$go_needed" "$go_have" | sort -V | head -n1) != "$go_needed" ]]; then
-    toolchain="golang.org/toolchain@v0.0.1-$GO_TOOLCHAIN.$("$go" env GOHOSTOS)-$("$go" env GOHOSTARCH)"
-    dir="$GOMODCACHE/$toolchain"
-    if [[ ! -x $dir/bin/go ]]; then
-      if (cd "$work" && GOTOOLCHAIN=local timeout "$(left)" "$go" mod download "$toolchain") >"$work/toolchain.log" 2>&1 &&
-        chmod -R u+w "$dir" && chmod +x "$dir"/bin/* "$dir"/pkg/tool/*/*; then
-        :
-      else
-        cannot_have "go $GO_TOOLCHAIN (go ${go_have:-?} is older than $go_needed; $go mod download $toolchain: $(tail_of "$work/toolchain.log"))"
-      fi
-    fi
-    go="$dir/bin/go"
-  fi
-  if [[ -x $go ]]; then
-    PATH="$(dirname "$go"):$PATH"
-    export GOTOOLCHAIN=local
-  fi
-fi
-have_go() { [[ -x $go ]] && ((${#unavailable[@]} == 0)); }
-
 if have_go; then
-  stamp="$cache/stamps/promtool-$PROMETHEUS_MODULE_VERSION-remove_all_sd"
-  if [[ ! -f $stamp || ! -x $cache/bin/promtool ]]; then
-    if timeout "$(left)" go install -tags remove_all_sd "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION" >"$work/promtool.log" 2>&1; then
-      touch "$stamp"
-    else
-      cannot_have "promtool (go install github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION: $(tail_of "$work/promtool.log"))"
-    fi
-  fi
+  go_install_once promtool "promtool-$PROMETHEUS_MODULE_VERSION-remove_all_sd" -tags remove_all_sd \
+    "github.com/prometheus/prometheus/cmd/promtool@$PROMETHEUS_MODULE_VERSION"
 fi
-
-if command -v kubectl >/dev/null; then
-  kustomize=(kubectl kustomize)
-elif have_go; then
-  stamp="$cache/stamps/kustomize-$KUSTOMIZE_VERSION"
-  if [[ ! -f $stamp || ! -x $cache/bin/kustomize ]]; then
-    if timeout "$(left)" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION" >"$work/kustomize.log" 2>&1; then
-      touch "$stamp"
-    else
-      cannot_have "kustomize $KUSTOMIZE_VERSION (no kubectl; go install: $(tail_of "$work/kustomize.log"))"
-    fi
-  fi
-  kustomize=("$cache/bin/kustomize" build)
-fi
+find_kustomize
 
 if have_go; then
   # Its own binary name: tests/deploy/check.sh rebuilds `validate` each run, perhaps at this moment (ctest -j).
