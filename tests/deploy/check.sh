@@ -31,7 +31,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/deploy-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
 export PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_ROOT_USER_ACTION=ignore
-# shellcheck source=tests/deploy/tools.sh
+# shellcheck source=tools.sh
 source "$repo/tests/deploy/tools.sh"
 tools_ok=1
 
@@ -190,8 +190,9 @@ else
 fi
 
 if command -v shellcheck >/dev/null; then
-  if shellcheck "$repo/deploy/docker/build.sh" "$repo/tests/deploy/check.sh" >"$work/shellcheck.log" 2>&1; then
-    ok "shellcheck" "deploy/docker/build.sh, tests/deploy/check.sh: 0 findings"
+  # -x -P SCRIPTDIR: check.sh is read together with the tools.sh it sources.
+  if shellcheck -x -P SCRIPTDIR "$repo/deploy/docker/build.sh" "$repo/tests/deploy/check.sh" >"$work/shellcheck.log" 2>&1; then
+    ok "shellcheck" "deploy/docker/build.sh, tests/deploy/check.sh (with tests/deploy/tools.sh): 0 findings"
   else
     fail "shellcheck" "$(tail_of "$work/shellcheck.log" 5)"
   fi

@@ -33,7 +33,7 @@ mkdir -p "$cache/bin" "$cache/stamps"
 work=$(mktemp -d "${TMPDIR:-/tmp}/monitoring-check.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-# shellcheck source=tests/deploy/tools.sh
+# shellcheck source=tools.sh
 source "$repo/tests/deploy/tools.sh"
 finish() {
   echo "monitoring-check: $passed passed, $failed failed ($((SECONDS - started))s)"
