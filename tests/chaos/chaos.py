@@ -40,15 +40,20 @@ PARTITIONS = 3
 
 # Ports of their own, so a chaos run never meets `make up`, the test fixture or a benchmark; all below
 # the ephemeral range (32768+), where an outgoing connection could hold one at the wrong moment.
+# KD_CHAOS_PORT_OFFSET moves them all, for another build tree testing at the same time.
+PORT_OFFSET = int(os.environ.get("KD_CHAOS_PORT_OFFSET", "0"))
 PORTS = {
-    "KD_KAFKA_PORT_BASE": "9292",
-    "KD_KAFKA_CONTROLLER_PORT_BASE": "19292",
-    "KD_GATEWAY_PORT": "21080",
-    "KD_ORDER_PORT_BASE": "21100",
-    "KD_REPOSITORY_PORT_BASE": "21110",
-    "KD_STATISTICS_PORT": "21090",
+    name: str(port + PORT_OFFSET)
+    for name, port in {
+        "KD_KAFKA_PORT_BASE": 9292,
+        "KD_KAFKA_CONTROLLER_PORT_BASE": 19292,
+        "KD_GATEWAY_PORT": 21080,
+        "KD_ORDER_PORT_BASE": 21100,
+        "KD_REPOSITORY_PORT_BASE": 21110,
+        "KD_STATISTICS_PORT": 21090,
+    }.items()
 }
-BROKERS = "127.0.0.1:9292,127.0.0.1:9293,127.0.0.1:9294"
+BROKERS = ",".join(f"127.0.0.1:{int(PORTS['KD_KAFKA_PORT_BASE']) + n}" for n in range(3))
 # The order service's delivery timeout (its default), and how late past it an answer may come.
 DELIVERY_TIMEOUT_S = 5.0
 ANSWER_BOUND_S = DELIVERY_TIMEOUT_S + 1.5

@@ -25,16 +25,18 @@ as_pod() {
   pids+=($!)
 }
 
+order_port=$((28201 + ${KD_TEST_PORT_OFFSET:-0}))
+repository_port=$((28211 + ${KD_TEST_PORT_OFFSET:-0}))
 "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" create-topic >/dev/null
-as_pod order-1 "$bin/order" --brokers "$brokers" --topic "$topic" --listen 127.0.0.1:28201
-as_pod repository-1 "$bin/repository" --brokers "$brokers" --topic "$topic" --listen 127.0.0.1:28211 --state-dir "$work/state"
-for port in 28201 28211; do
+as_pod order-1 "$bin/order" --brokers "$brokers" --topic "$topic" --listen "127.0.0.1:$order_port"
+as_pod repository-1 "$bin/repository" --brokers "$brokers" --topic "$topic" --listen "127.0.0.1:$repository_port" --state-dir "$work/state"
+for port in "$order_port" "$repository_port"; do
   for _ in $(seq 100); do curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null && break; sleep 0.2; done
   curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" || fail "service on port $port not ready"
 done
 
 answer="$(curl -fsS -H 'Content-Type: application/json' -d '{"money":81,"time":1638865975,"user_id":"1"}' \
-  http://127.0.0.1:28201/submit-order)" || fail "order-1 refused the order"
+  "http://127.0.0.1:$order_port/submit-order")" || fail "order-1 refused the order"
 order_id="$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["order_id"])' "$answer")"
 echo "topology: order-1 (host name only) answered $answer"
 
