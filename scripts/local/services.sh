@@ -10,7 +10,8 @@
 #
 # Env (defaults in brackets): KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
 # KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT,
-# KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env].
+# KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env];
+# KD_KAFKA_SECURITY [plaintext], or sasl_ssl or mtls to use the cluster's secured listeners (security.sh).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -28,6 +29,7 @@ partitions=3
 logs="$var/logs"
 run="$var/run"
 state="$var/state"
+source "$here/security.sh"
 
 # Start order matters: consumers first (they wait for records), then the writers, then the front door.
 services=(statistics repository-0 repository-1 repository-2 order-0 order-1 order-2 gateway)
@@ -67,7 +69,7 @@ launch() {
     extra=(--order-url "http://127.0.0.1:${order_base%0}{partition}/submit-order")
   fi
   # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
-  setsid nohup env POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
+  setsid nohup env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
     KAFKA_PARTITIONS="$partitions" STATE_DIR="$state" \
     "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
@@ -94,7 +96,7 @@ start() {
   ((${#names[@]})) || names=("${services[@]}")
   for name in "${names[@]}"; do known "$name"; done
   mkdir -p "$logs" "$run" "$state"
-  "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" create-topic
+  env "${kafka_security_env[@]}" "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" create-topic
   for name in "${names[@]}"; do launch "$name"; done
   for name in "${names[@]}"; do wait_ready "$name"; done
   if (($# == 0)); then

@@ -76,9 +76,10 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
           "kafka_produce_duration_seconds", "Time from writing an order to Kafka's acknowledgement")),
       server_(io, config.http) {
   add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
+    // Kafka's refusal first: it is why the ids cannot be read either, and what a person must fix.
+    if (auto unreachable = producer_->unreachable_reason()) return unreachable;
     if (!ids_secured_) return "reading the newest order ids of partition " + std::to_string(partition_);
-    if (producer_->brokers_reachable()) return std::nullopt;
-    return "no Kafka broker reachable";
+    return std::nullopt;
   });
   queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length",
                                            "Writes waiting for Kafka's acknowledgement", [this] {
@@ -113,8 +114,12 @@ bool Service::secure_ids() {
   // them (copies, a record that is not an order).
   auto newest = read_newest_records(config_.kafka, partition_, 100, config_.producer.delivery_timeout);
   if (!newest) {
-    log::warn("cannot read the newest order ids yet; orders get 503 until then",
-              {{"error", newest.error().message}});
+    // Retried every second: a line when the reason changes, not at every try.
+    if (newest.error().message != id_reader_error_) {
+      id_reader_error_ = newest.error().message;
+      log::warn("cannot read the newest order ids yet; orders get 503 until then",
+                {{"error", newest.error().message}});
+    }
     return false;
   }
   if (const auto largest = largest_order_id(*newest, partition_)) {

@@ -59,6 +59,7 @@ class Service {
   // this partition holds, read at start.
   std::shared_ptr<std::atomic<std::int64_t>> clock_floor_;
   std::atomic<bool> ids_secured_{false};
+  std::string id_reader_error_;  // the last reason secure_ids() failed (start(), then id_reader_ only)
   SnowflakeGenerator ids_;
   // Destroyed after the server (declared before it): the producer flushes what the server's requests wrote.
   std::unique_ptr<kafka::Producer> producer_;

@@ -25,6 +25,8 @@ clang-format      clang-format              tests/lint/format.sh
 java              openjdk-17-jre-headless   scripts/kafka/fetch.sh
 mvn               maven                     scripts/kafka/fetch.sh
 kcat              kafkacat                  tests/chaos/chaos.py
+openssl           openssl                   scripts/kafka/cluster.sh
+faketime          faketime                  tests/secured/secured.py  libfaketime
 curl              curl                      scripts/local/scenario.sh
 wrk               wrk                       bench/run.py
 python3           python3                   scripts/local/verify.py

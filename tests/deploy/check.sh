@@ -101,8 +101,10 @@ declare -A sources=(
   [base]="$repo/deploy/k8s/base"
   [dev]="$repo/deploy/k8s/overlays/dev"
   [ingress]="$repo/tests/deploy/render/ingress"
+  [kafka-scram]="$repo/tests/deploy/render/kafka-scram"
+  [kafka-mtls]="$repo/tests/deploy/render/kafka-mtls"
 )
-renderings=(base dev ingress)
+renderings=(base dev ingress kafka-scram kafka-mtls)
 rendered=()
 for name in "${renderings[@]}"; do
   out="$work/$name.yaml"

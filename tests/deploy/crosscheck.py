@@ -27,8 +27,12 @@ For each rendered set of Kubernetes manifests (output of `kubectl kustomize`):
              gateway reach order, and everyone reach DNS
   lint-notes every kube-score/ignore annotation carries a kafka-demo/kube-score-reason
   images     bare image names with a tag, no imagePullSecrets, programs from /usr/local/bin
+  secrets    every *_FILE setting (KAFKA_CA_FILE, KAFKA_SASL_PASSWORD_FILE, ...) names a file of a read-only
+             Secret or ConfigMap volume that provides it, readable by the pod's user (defaultMode and fsGroup); no
+             variable holds a password itself (issue 15: passwords come from files only)
   run        each container's binary started with exactly the container's environment (ConfigMap values,
-             downward API), but on a free loopback port, a dead Kafka address and a scratch STATE_DIR: it
+             downward API), but on a free loopback port, a dead Kafka address, a scratch STATE_DIR and stand-ins
+             for the files of mounted Secrets (a fresh certificate, key and password): it
              must accept the configuration, serve every endpoint the manifests and the README name, stay
              under its memory limit, and exit 0 on SIGTERM within its grace period. The Job's admin tool must
              accept its configuration (exit 1 for the missing broker, not 2 for a bad setting).
@@ -474,6 +478,49 @@ def check_security(r: Rendering) -> tuple[list[str], str]:
     return problems, f"{len(r.containers)} containers: uid {RUN_AS} non-root, read-only root, no escalation, caps dropped, RuntimeDefault, no token, requests+limits"
 
 
+def mounted_file(c: Container, path: str) -> tuple[dict | None, str]:
+    """The volume of `c`'s pod that provides file `path`, and the file's path inside it; (None, why) if none."""
+    for mount in c.spec.get("volumeMounts", []):
+        root = mount["mountPath"].rstrip("/") + "/"
+        if not path.startswith(root):
+            continue
+        volume = next((v for v in c.pod["spec"].get("volumes", []) if v["name"] == mount["name"]), None)
+        if volume is None:
+            return None, f"its mount {mount['name']} has no volume"
+        if not mount.get("readOnly"):
+            return None, f"its mount {mount['name']} is not readOnly"
+        return volume, path[len(root):]
+    return None, "no volume is mounted there"
+
+
+def check_secrets(r: Rendering) -> tuple[list[str], str]:
+    problems, files = [], 0
+    for c in r.containers:
+        for name, value in c.env.items():
+            if name.endswith("_FILE"):
+                files += 1
+                volume, inner = mounted_file(c, value)
+                if volume is None:
+                    problems.append(f"{c.name}: {name}={value}: {inner}")
+                    continue
+                source = volume.get("secret") or volume.get("configMap")
+                if source is None:
+                    problems.append(f"{c.name}: {name}={value} is on volume {volume['name']}, not a Secret or ConfigMap")
+                    continue
+                items = source.get("items")
+                if items is not None and inner not in {i["path"] for i in items}:
+                    problems.append(f"{c.name}: {name}={value}: volume {volume['name']} does not provide {inner}")
+                mode = source.get("defaultMode", 0o644)
+                group_readable = mode & 0o040 and c.pod["spec"].get("securityContext", {}).get("fsGroup") is not None
+                if not (mode & 0o004 or group_readable):
+                    problems.append(f"{c.name}: {name}: mode {oct(mode)} without fsGroup: the service's user cannot read it")
+            elif "PASSWORD" in name or "SECRET" in name:
+                problems.append(f"{c.name}: {name} holds a secret in a variable (kubectl describe shows it); use a *_FILE setting")
+        if re.search(r"(password|secret)\s*=", c.env.get("KAFKA_PROPERTIES", ""), re.IGNORECASE):
+            problems.append(f"{c.name}: KAFKA_PROPERTIES carries a password; use KAFKA_SASL_PASSWORD_FILE")
+    return problems, f"{files} file settings, each a file of a read-only Secret or ConfigMap volume; no secret in a variable"
+
+
 def check_pdb(r: Rendering) -> tuple[list[str], str]:
     pdbs = [d for d in r.docs if d["kind"] == "PodDisruptionBudget"]
     problems = []
@@ -619,6 +666,21 @@ def rss_bytes(pid: int) -> int:
     return 0
 
 
+def stand_in(scratch: str, setting: str) -> str:
+    """A file for a setting that names a mounted Secret's file: a fresh self-signed certificate for a CA or
+    client certificate, its key, any one-line password."""
+    path = os.path.join(scratch, setting.lower())
+    if setting.endswith(("CA_FILE", "CERT_FILE", "KEY_FILE")):
+        if not os.path.exists(os.path.join(scratch, "stand-in.crt")):
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=stand-in",
+                            "-keyout", os.path.join(scratch, "stand-in.key"), "-out", os.path.join(scratch, "stand-in.crt")],
+                           check=True, capture_output=True, timeout=30)
+        return os.path.join(scratch, "stand-in.key" if setting.endswith("KEY_FILE") else "stand-in.crt")
+    with open(path, "w", encoding="utf-8") as out:
+        out.write("stand-in-password\n")
+    return path
+
+
 def run_container(c: Container, bin_dir: str, deadline: float) -> tuple[list[str], str]:
     """Starts one container's program as the manifest configures it, on loopback, and probes it."""
     problems: list[str] = []
@@ -630,6 +692,9 @@ def run_container(c: Container, bin_dir: str, deadline: float) -> tuple[list[str
             env["KAFKA_BROKERS"] = dead_broker
         if "STATE_DIR" in env:
             env["STATE_DIR"] = scratch
+        for name, value in c.env.items():
+            if name.endswith("_FILE") and mounted_file(c, value)[0] is not None:
+                env[name] = stand_in(scratch, name)
         program = os.path.join(bin_dir, c.program)
         command = [program] + c.spec.get("command", [])[1:] + c.spec.get("args", [])
         log = open(os.path.join(scratch, "log"), "w+", encoding="utf-8", errors="replace")
@@ -895,7 +960,7 @@ def main() -> int:
     programs: set[str] = set()
     checks = [("namespace", check_namespace), ("env", lambda r: check_env(r, args.bin)), ("ports", check_ports), ("partitions", check_partitions),
               ("services", check_services), ("order-url", check_order_url), ("ingress", check_ingress),
-              ("shutdown", check_shutdown), ("state", check_state), ("security", check_security), ("pdb", check_pdb),
+              ("shutdown", check_shutdown), ("state", check_state), ("security", check_security), ("secrets", check_secrets), ("pdb", check_pdb),
               ("network", check_network), ("lint-notes", check_lint_notes), ("images", check_images)]
     renderings = {}
     for spec in args.render:

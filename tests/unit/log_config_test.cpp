@@ -325,10 +325,10 @@ TEST_F(ConfigTest, HelpExitsWith0AndListsEnvironmentVariables) {
 
 TEST_F(ConfigTest, KafkaPropertyFlagsFillProperties) {
   ASSERT_EQ(parse({"--kafka-property", "a=b", "--kafka-property", "security.protocol=SASL_SSL",
-                   "--kafka-property", "sasl.password=x=y"}),
+                   "--kafka-property", "sasl.username=x=y"}),
             std::nullopt)
       << printed_;
-  const kafka::Properties expected{{"a", "b"}, {"security.protocol", "SASL_SSL"}, {"sasl.password", "x=y"}};
+  const kafka::Properties expected{{"a", "b"}, {"security.protocol", "SASL_SSL"}, {"sasl.username", "x=y"}};
   EXPECT_EQ(config_.kafka.properties, expected);
 }
 

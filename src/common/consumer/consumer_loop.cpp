@@ -136,7 +136,7 @@ std::optional<std::string> ConsumerLoop::not_ready_reason() const {
   if (refused_) return *refusal_.get();
   if (store_failing_) return "cannot save the state in " + store_->path().string();
   if (!consuming_) return "not consuming yet";
-  if (!consumer_->brokers_reachable()) return "no Kafka broker reachable";
+  if (auto unreachable = consumer_->unreachable_reason()) return unreachable;
   return std::nullopt;
 }
 

@@ -2,8 +2,13 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <cstdio>
 #include <memory>
+#include <mutex>
 #include <thread>
+
+#include "common/kafka/client_events.hpp"
+#include "common/kafka/security.hpp"
 
 namespace kd::kafka {
 namespace {
@@ -34,13 +39,59 @@ struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); }
 };
 
-using Handle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
+// A client handle, and what its connections last failed with: librdkafka retries a refused password or an
+// untrusted certificate quietly until the request times out, and "timed out" alone would hide the cause.
+class Handle {
+ public:
+  rd_kafka_t* get() const { return rk_.get(); }
+  // The connections' last failure (librdkafka's words, without the broker's address); empty if none.
+  std::string last_failure() const {
+    std::lock_guard lock(watch_->mutex);
+    return watch_->last_failure;
+  }
+  // `result`, with an error naming the last failure too.
+  template <class T>
+  Result<T> explain(Result<T> result) const {
+    if (result || result.error().code != Errc::unavailable) return result;
+    const std::string failure = last_failure();
+    if (failure.empty()) return result;
+    return make_error(result.error().code,
+                      result.error().message + " (the brokers' last answer: " + failure + ")");
+  }
+
+ private:
+  friend Result<Handle> connect(const std::string& brokers, const Properties& extra);
+  struct Watch {
+    std::mutex mutex;
+    std::string last_failure;
+  };
+  // Called on librdkafka's threads (the default log.queue=false): keeps the failure, prints nothing, since
+  // a connection retried for 30 s would print the same line dozens of times.
+  static void on_log(const rd_kafka_t* rk, int level, const char* facility, const char* line) {
+    if (level > 4 && std::string_view(facility) != "FAIL") return;
+    auto* watch = static_cast<Watch*>(rd_kafka_opaque(rk));
+    std::lock_guard lock(watch->mutex);
+    watch->last_failure = error_cause(line);
+  }
+  // The certificate verdicts, named (see certificate_verdict).
+  static int on_certificate(rd_kafka_t*, const char*, int32_t, int* x509_error, int depth, const char* der,
+                            size_t size, char* errstr, size_t errstr_size, void*) {
+    std::string reason;
+    if (certificate_verdict(*x509_error, depth, der, size, reason)) return 1;
+    std::snprintf(errstr, errstr_size, "%s", reason.c_str());
+    return 0;
+  }
+  std::unique_ptr<Watch> watch_ = std::make_unique<Watch>();  // before rk_: librdkafka logs until rk_ is gone
+  std::unique_ptr<rd_kafka_t, KafkaDeleter> rk_;
+};
 
 Result<Handle> connect(const std::string& brokers, const Properties& extra) {
+  Handle handle;
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   char reason[512];
-  // log_level 4: warnings and errors only; librdkafka's notices (partition counts seen) are noise here.
-  Properties all = {{"bootstrap.servers", brokers}, {"client.id", "kafka-demo-admin"}, {"log_level", "4"}};
+  // log_level 6: on_log sees the failures librdkafka reports as notices ("might be caused by incorrect
+  // security.protocol"), and prints none of it.
+  Properties all = {{"bootstrap.servers", brokers}, {"client.id", "kafka-demo-admin"}, {"log_level", "6"}};
   for (const auto& [key, value] : extra) all[key] = value;
   for (const auto& [key, value] : all) {
     if (rd_kafka_conf_set(conf, key.c_str(), value.c_str(), reason, sizeof reason) != RD_KAFKA_CONF_OK) {
@@ -48,12 +99,16 @@ Result<Handle> connect(const std::string& brokers, const Properties& extra) {
       return make_error(Errc::bad_request, "Kafka setting " + key + ": " + reason);
     }
   }
-  rd_kafka_t* handle = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);  // takes conf on success
-  if (!handle) {
+  rd_kafka_conf_set_opaque(conf, handle.watch_.get());
+  rd_kafka_conf_set_log_cb(conf, &Handle::on_log);
+  rd_kafka_conf_set_ssl_cert_verify_cb(conf, &Handle::on_certificate);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, reason, sizeof reason);  // takes conf on success
+  if (!rk) {
     rd_kafka_conf_destroy(conf);
     return make_error(Errc::bad_request, std::string("cannot create Kafka client: ") + reason);
   }
-  return Handle(handle);
+  handle.rk_.reset(rk);
+  return handle;
 }
 
 std::unique_ptr<rd_kafka_AdminOptions_t, OptionsDeleter> admin_options(rd_kafka_t* handle,
@@ -122,78 +177,87 @@ Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& s
                                   std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
-  rd_kafka_t* rk = handle->get();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  return handle->explain([&]() -> Result<TopicOutcome> {
+    rd_kafka_t* rk = handle->get();
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
 
-  char reason[512];
-  std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(rd_kafka_NewTopic_new(
-      spec.name.c_str(), spec.partitions, spec.replication_factor, reason, sizeof reason));
-  if (!topic) return make_error(Errc::bad_request, std::string("topic ") + spec.name + ": " + reason);
-  for (const auto& [key, value] : spec.config) {
-    if (rd_kafka_NewTopic_set_config(topic.get(), key.c_str(), value.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return make_error(Errc::bad_request, "topic setting " + key + "=" + value + " is not valid");
+    char reason[512];
+    std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(rd_kafka_NewTopic_new(
+        spec.name.c_str(), spec.partitions, spec.replication_factor, reason, sizeof reason));
+    if (!topic) return make_error(Errc::bad_request, std::string("topic ") + spec.name + ": " + reason);
+    for (const auto& [key, value] : spec.config) {
+      if (rd_kafka_NewTopic_set_config(topic.get(), key.c_str(), value.c_str()) !=
+          RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return make_error(Errc::bad_request, "topic setting " + key + "=" + value + " is not valid");
+      }
     }
-  }
-  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
-  rd_kafka_NewTopic_t* topics[] = {topic.get()};
-  rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
-  auto event = await_answer(queue.get(), timeout, "create topic " + spec.name);
-  if (!event) return event.error();
-  size_t count = 0;
-  const auto** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
-  auto outcome = TopicOutcome::created;
-  if (count == 1) {
-    const auto code = rd_kafka_topic_result_error(results[0]);
-    if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-      outcome = TopicOutcome::already_existed;
-    } else if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      return kafka_error(code, "cannot create topic " + spec.name,
-                         rd_kafka_topic_result_error_string(results[0]));
+    auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS, timeout);
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+    rd_kafka_NewTopic_t* topics[] = {topic.get()};
+    rd_kafka_CreateTopics(rk, topics, 1, options.get(), queue.get());
+    auto event = await_answer(queue.get(), timeout, "create topic " + spec.name);
+    if (!event) return event.error();
+    size_t count = 0;
+    const auto** results =
+        rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
+    auto outcome = TopicOutcome::created;
+    if (count == 1) {
+      const auto code = rd_kafka_topic_result_error(results[0]);
+      if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+        outcome = TopicOutcome::already_existed;
+      } else if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        return kafka_error(code, "cannot create topic " + spec.name,
+                           rd_kafka_topic_result_error_string(results[0]));
+      }
     }
-  }
 
-  // Creation is asynchronous on the brokers; wait until every partition has a leader.
-  while (true) {
-    const auto left =
-        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    auto state = topic_state(rk, spec.name, std::max(left, std::chrono::milliseconds(500)));
-    if (state && state->partitions >= 0 && state->partitions != spec.partitions) {
-      return make_error(Errc::bad_request, "topic " + spec.name + " exists with " +
-                                               std::to_string(state->partitions) + " partitions, not " +
-                                               std::to_string(spec.partitions));
+    // Creation is asynchronous on the brokers; wait until every partition has a leader.
+    while (true) {
+      const auto left =
+          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto state = topic_state(rk, spec.name, std::max(left, std::chrono::milliseconds(500)));
+      if (state && state->partitions >= 0 && state->partitions != spec.partitions) {
+        return make_error(Errc::bad_request, "topic " + spec.name + " exists with " +
+                                                 std::to_string(state->partitions) + " partitions, not " +
+                                                 std::to_string(spec.partitions));
+      }
+      if (state && state->all_led) return outcome;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        return make_error(Errc::unavailable, "topic " + spec.name + " has no leader for every partition yet");
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
-    if (state && state->all_led) return outcome;
-    if (std::chrono::steady_clock::now() >= deadline) {
-      return make_error(Errc::unavailable, "topic " + spec.name + " has no leader for every partition yet");
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  }());
 }
 
 Result<int> partition_count(const std::string& brokers, const std::string& topic, const Properties& extra,
                             std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
-  auto state = topic_state(handle->get(), topic, timeout);
-  if (!state) return state.error();
-  if (state->partitions < 0) return make_error(Errc::unavailable, "topic " + topic + " does not exist");
-  return state->partitions;
+  return handle->explain([&]() -> Result<int> {
+    auto state = topic_state(handle->get(), topic, timeout);
+    if (!state) return state.error();
+    if (state->partitions < 0) return make_error(Errc::unavailable, "topic " + topic + " does not exist");
+    return state->partitions;
+  }());
 }
 
 Status delete_topic(const std::string& brokers, const std::string& topic, const Properties& extra,
                     std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
-  rd_kafka_t* rk = handle->get();
-  std::unique_ptr<rd_kafka_DeleteTopic_t, DeleteTopicDeleter> doomed(rd_kafka_DeleteTopic_new(topic.c_str()));
-  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
-  rd_kafka_DeleteTopic_t* topics[] = {doomed.get()};
-  rd_kafka_DeleteTopics(rk, topics, 1, options.get(), queue.get());
-  if (auto event = await_answer(queue.get(), timeout, "delete topic " + topic); !event) return event.error();
-  return Ok{};
+  return handle->explain([&]() -> Status {
+    rd_kafka_t* rk = handle->get();
+    std::unique_ptr<rd_kafka_DeleteTopic_t, DeleteTopicDeleter> doomed(
+        rd_kafka_DeleteTopic_new(topic.c_str()));
+    auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETETOPICS, timeout);
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+    rd_kafka_DeleteTopic_t* topics[] = {doomed.get()};
+    rd_kafka_DeleteTopics(rk, topics, 1, options.get(), queue.get());
+    if (auto event = await_answer(queue.get(), timeout, "delete topic " + topic); !event)
+      return event.error();
+    return Ok{};
+  }());
 }
 
 Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,
@@ -201,24 +265,26 @@ Status delete_records_before(const std::string& brokers, const std::string& topi
                              std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
-  rd_kafka_t* rk = handle->get();
-  rd_kafka_topic_partition_list_t* where = rd_kafka_topic_partition_list_new(1);
-  rd_kafka_topic_partition_list_add(where, topic.c_str(), partition)->offset = offset;
-  rd_kafka_DeleteRecords_t* doomed = rd_kafka_DeleteRecords_new(where);
-  rd_kafka_topic_partition_list_destroy(where);  // DeleteRecords_new copied it
-  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
-  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
-  rd_kafka_DeleteRecords(rk, &doomed, 1, options.get(), queue.get());
-  rd_kafka_DeleteRecords_destroy(doomed);
-  const std::string what = "delete records of " + topic + "/" + std::to_string(partition);
-  auto event = await_answer(queue.get(), timeout, what);
-  if (!event) return event.error();
-  const auto* result = rd_kafka_event_DeleteRecords_result(event->get());
-  const auto* offsets = result ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
-  if (offsets != nullptr && offsets->cnt == 1 && offsets->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return kafka_error(offsets->elems[0].err, "cannot " + what, rd_kafka_err2str(offsets->elems[0].err));
-  }
-  return Ok{};
+  return handle->explain([&]() -> Status {
+    rd_kafka_t* rk = handle->get();
+    rd_kafka_topic_partition_list_t* where = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(where, topic.c_str(), partition)->offset = offset;
+    rd_kafka_DeleteRecords_t* doomed = rd_kafka_DeleteRecords_new(where);
+    rd_kafka_topic_partition_list_destroy(where);  // DeleteRecords_new copied it
+    auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DELETERECORDS, timeout);
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+    rd_kafka_DeleteRecords(rk, &doomed, 1, options.get(), queue.get());
+    rd_kafka_DeleteRecords_destroy(doomed);
+    const std::string what = "delete records of " + topic + "/" + std::to_string(partition);
+    auto event = await_answer(queue.get(), timeout, what);
+    if (!event) return event.error();
+    const auto* result = rd_kafka_event_DeleteRecords_result(event->get());
+    const auto* offsets = result ? rd_kafka_DeleteRecords_result_offsets(result) : nullptr;
+    if (offsets != nullptr && offsets->cnt == 1 && offsets->elems[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka_error(offsets->elems[0].err, "cannot " + what, rd_kafka_err2str(offsets->elems[0].err));
+    }
+    return Ok{};
+  }());
 }
 
 }  // namespace kd::kafka

@@ -1,12 +1,15 @@
 #include "common/kafka/client_config.hpp"
 
+#include "common/kafka/security.hpp"
+
 namespace kd::kafka {
 
 Status set_properties(RdKafka::Conf& conf, const Properties& properties) {
   std::string reason;
   for (const auto& [key, value] : properties) {
     if (conf.set(key, value, reason) != RdKafka::Conf::CONF_OK) {
-      return make_error(Errc::config, "Kafka setting " + key + "=" + value + ": " + reason);
+      const std::string shown = is_secret_property(key) ? "(secret)" : value;
+      return make_error(Errc::config, "Kafka setting " + key + "=" + shown + ": " + reason);
     }
   }
   return Ok{};

@@ -1,34 +1,67 @@
 // librdkafka's events for any of our clients: its log lines and errors become our JSON log lines (not
 // raw "%3|…" lines on stderr), and its statistics say whether a broker is up, which is what readiness
-// needs to know.
+// needs to know, with the last error saying why not (a wrong password, an untrusted certificate, …).
 #pragma once
 
 #include <librdkafka/rdkafkacpp.h>
 
 #include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
 #include <string>
 
 #include "common/kafka/client_config.hpp"
 
 namespace kd::kafka {
 
-class ClientEvents final : public RdKafka::EventCb {
+class ClientEvents final : public RdKafka::EventCb, public RdKafka::SslCertificateVerifyCb {
  public:
   explicit ClientEvents(std::string client) : client_(std::move(client)) {}
 
-  // The settings that make librdkafka deliver what this class reads.
-  static Properties settings() { return {{"statistics.interval.ms", "1000"}}; }
+  // Makes librdkafka deliver what this class reads (statistics every second, events, certificate verdicts)
+  // to this object, which must outlive the client made from `conf`.
+  Status attach(RdKafka::Conf& conf);
 
   void event_cb(RdKafka::Event& event) override;
+  // Keeps OpenSSL's verdict on each broker certificate, and names a refusal (expired, host name mismatch,
+  // unknown issuer); librdkafka alone says only "broker certificate could not be verified".
+  bool ssl_cert_verify_cb(const std::string& broker_name, int32_t broker_id, int* x509_error, int depth,
+                          const char* der, size_t size, std::string& errstr) override;
   // False until librdkafka's statistics show a broker in state UP, and again while none is.
   bool brokers_up() const { return up_.load(); }
+  // Why no broker is up, for readiness: nullopt while one is; else "no Kafka broker reachable", followed by
+  // the last error librdkafka gave (without the broker's address), if any.
+  std::optional<std::string> unreachable_reason() const;
 
  private:
+  void note_problem(const std::string& detail);
+
   std::string client_;
   std::atomic<bool> up_{false};
+  mutable std::mutex mutex_;
+  std::string problem_;              // guarded by mutex_; cleared when a broker is up
+  std::string refused_certificate_;  // guarded by mutex_: why the last broker certificate was refused
 };
 
 // Whether librdkafka's statistics JSON shows at least one real broker in state "UP".
 bool any_broker_up(const std::string& statistics_json);
+
+// What an error or log line of librdkafka says, without what repeats it: the broker's address in front
+// ("sasl_ssl://10.0.0.1:9093/bootstrap: ") and the timing and suppression note at the end ("(after 3ms in
+// state AUTH_REQ, 1 identical error(s) suppressed)"). One failing cause gives one text for all brokers.
+std::string error_cause(const std::string& detail);
+
+// librdkafka reports a failing connection again on every retry, for every broker, and through two paths (a
+// log line and an error): one cause is logged once per `kRepeatAfter` per process, the first time it is
+// seen; the count of the repeats it held back goes with the next line of that cause.
+class ErrorLogGate {
+ public:
+  static constexpr std::chrono::seconds kRepeatAfter{300};
+  // True if `cause` should be logged now; `suppressed` is then how many were held back since last time.
+  static bool admit(const std::string& cause, std::chrono::steady_clock::time_point now, long& suppressed);
+  // A broker is up again: the next failure is news, whatever it is.
+  static void reset();
+};
 
 }  // namespace kd::kafka

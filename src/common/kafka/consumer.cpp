@@ -63,14 +63,10 @@ Result<std::unique_ptr<Consumer>> Consumer::create(const ConsumerOptions& option
       {"reconnect.backoff.max.ms", "1000"},  // back within a second of the brokers (see producer.cpp)
   };
   if (auto status = set_properties(*conf, ours); !status) return status.error();
-  if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();
   if (auto status = set_properties(*conf, options.extra); !status) return status.error();
   std::string reason;
   consumer->events_ = std::make_unique<ClientEvents>(options.client_id);
-  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(consumer->events_.get()), reason) !=
-      RdKafka::Conf::CONF_OK) {
-    return make_error(Errc::internal, "Kafka consumer callbacks: " + reason);
-  }
+  if (auto status = consumer->events_->attach(*conf); !status) return status.error();
   consumer->handle_.reset(RdKafka::KafkaConsumer::create(conf.get(), reason));
   if (!consumer->handle_) return make_error(Errc::bad_request, "cannot create Kafka consumer: " + reason);
   return consumer;

@@ -87,6 +87,8 @@ class Consumer {
   void close();
   // True while librdkafka's statistics show a broker up (they arrive while poll() is being called).
   bool brokers_reachable() const { return events_->brokers_up(); }
+  // Why not, with librdkafka's last error (a refused password, an untrusted certificate); nullopt if up.
+  std::optional<std::string> unreachable_reason() const { return events_->unreachable_reason(); }
 
  private:
   Consumer() = default;

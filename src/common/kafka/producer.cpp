@@ -48,12 +48,10 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
       {"reconnect.backoff.max.ms", "1000"},
   };
   if (auto status = set_properties(*conf, ours); !status) return status.error();
-  if (auto status = set_properties(*conf, ClientEvents::settings()); !status) return status.error();
   if (auto status = set_properties(*conf, options.extra); !status) return status.error();
+  if (auto status = producer->events_->attach(*conf); !status) return status.error();
   if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) !=
-          RdKafka::Conf::CONF_OK ||
-      conf->set("event_cb", static_cast<RdKafka::EventCb*>(producer->events_.get()), reason) !=
-          RdKafka::Conf::CONF_OK) {
+      RdKafka::Conf::CONF_OK) {
     return make_error(Errc::internal, "Kafka producer callbacks: " + reason);
   }
   producer->handle_.reset(RdKafka::Producer::create(conf.get(), reason));

@@ -94,6 +94,8 @@ class Producer {
   int pending() const { return handle_ ? handle_->outq_len() : 0; }
   // True while librdkafka's statistics show a broker up.
   bool brokers_reachable() const { return events_->brokers_up(); }
+  // Why not, with librdkafka's last error (a refused password, an untrusted certificate); nullopt if up.
+  std::optional<std::string> unreachable_reason() const { return events_->unreachable_reason(); }
 
  private:
   class Callbacks;

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "common/kafka/client_config.hpp"
+#include "common/kafka/security.hpp"
 
 namespace kd {
 
@@ -18,7 +19,10 @@ struct KafkaSettings {
   std::string topic = "order";
   int partitions = 3;
   std::string dead_letter_topic;  // empty: "<topic>.dlq"
-  kafka::Properties properties;   // extra librdkafka settings (TLS, SASL, tuning)
+  kafka::SecuritySettings security;
+  // What every client is given after ours: the security settings' properties (secrets read from their
+  // files at start) and the extra librdkafka settings (tuning, or TLS/SASL the security settings don't name).
+  kafka::Properties properties;
 
   std::string dead_letters() const { return dead_letter_topic.empty() ? topic + ".dlq" : dead_letter_topic; }
 };
@@ -32,7 +36,11 @@ struct ProducerSettings {
   int linger_ms = 5;  // measured by the benchmark: 1 ms kept librdkafka busy-polling for tiny batches
 };
 
+// Also sets the app's final callback: once every flag is read, the security settings are checked and turned
+// into `kafka.properties` (a wrong one stops the program with exit status 2 and a message naming it).
 void bind_client_options(CLI::App& app, KafkaSettings& kafka);
+// What that callback does: merges `security` into `properties`, refusing a setting given both ways.
+Status apply_security(KafkaSettings& kafka);
 void bind_producer_options(CLI::App& app, ProducerSettings& producer);
 
 }  // namespace kafka
