@@ -101,6 +101,7 @@ start() {
   for name in "${names[@]}"; do wait_ready "$name"; done
   if (($# == 0)); then
     echo "services: all ${#services[@]} running; gateway on http://127.0.0.1:$gateway_port, logs in $logs"
+    echo "services: Kafka at $brokers ($security)"
   else
     echo "services: started ${names[*]}"
   fi
