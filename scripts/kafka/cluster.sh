@@ -175,10 +175,12 @@ extendedKeyUsage=serverAuth,clientAuth"
 }
 
 # The SCRAM user the SASL_SSL listener accepts (both mechanisms, one request each: Kafka refuses two changes
-# of one user in a request), set again at every start through the plaintext listener. The password goes in a
+# of one user in a request), set once per cluster through the plaintext listener. The password goes in a
 # file, not on the command line, where ps would show it.
 add_scram_user() {
-  local request="$tls/scram.properties" mechanism out
+  local request="$tls/scram.properties" mechanism out done="$tls/scram-user.cluster"
+  # Once per cluster (its id): the metadata log keeps the user across restarts.
+  [[ -s "$done" && "$(cat "$done")" == "$(cluster_id)" ]] && return 0
   for mechanism in SCRAM-SHA-512 SCRAM-SHA-256; do
     # A properties file takes the credential without the brackets --add-config wants.
     (umask 077 && printf '%s=password=%s\n' "$mechanism" "$(cat "$tls/$scram_user.password")" >"$request")
@@ -191,6 +193,7 @@ add_scram_user() {
     fi
   done
   rm -f "$request"
+  cluster_id >"$done"
   echo "cluster: SCRAM user $scram_user (password in $tls/$scram_user.password)"
 }
 

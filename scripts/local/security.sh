@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034  # sourced: kafka_security_env and brokers are for services.sh
 # Sourced by services.sh: how the services reach Kafka, by the one switch KD_KAFKA_SECURITY (issue 15).
 #
 #   plaintext  (default) the brokers' plaintext listeners

@@ -91,13 +91,15 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
 }
 
 Status Service::start() {
-  // Not fatal: with Kafka down at start the instance still starts, answers 503 and reports not ready.
-  if (auto warm = producer_->warm_up(config_.kafka.topic, config_.producer.delivery_timeout); !warm) {
+  // Not fatal: with Kafka down at start the instance still starts, answers 503 and reports not ready. A
+  // second at most here, where nothing is served yet (not even /healthz); the retries wait longer.
+  const auto first_try = std::min(config_.producer.delivery_timeout, std::chrono::milliseconds(1000));
+  if (auto warm = producer_->warm_up(config_.kafka.topic, first_try); !warm) {
     log::warn("kafka not reachable yet", {{"error", warm.error().message}});
   }
-  if (!secure_ids()) {
+  if (!secure_ids(first_try)) {
     id_reader_ = std::jthread([this](std::stop_token stop) {
-      while (!stop.stop_requested() && !secure_ids()) {
+      while (!stop.stop_requested() && !secure_ids(config_.producer.delivery_timeout)) {
         for (int i = 0; i < 10 && !stop.stop_requested(); ++i)
           std::this_thread::sleep_for(std::chrono::milliseconds(100));
       }
@@ -109,10 +111,10 @@ Status Service::start() {
   return Ok{};
 }
 
-bool Service::secure_ids() {
+bool Service::secure_ids(std::chrono::milliseconds timeout) {
   // 100 records: the newest id of this instance is among the last few it wrote, whatever Kafka holds after
   // them (copies, a record that is not an order).
-  auto newest = read_newest_records(config_.kafka, partition_, 100, config_.producer.delivery_timeout);
+  auto newest = read_newest_records(config_.kafka, partition_, 100, timeout);
   if (!newest) {
     // Retried every second: a line when the reason changes, not at every try.
     if (newest.error().message != id_reader_error_) {

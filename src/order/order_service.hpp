@@ -51,7 +51,7 @@ class Service {
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
   // Reads the newest order ids of this partition from Kafka and keeps new ids after them; false (and
   // orders answered 503) while Kafka cannot be read. See last_order_id.hpp.
-  bool secure_ids();
+  bool secure_ids(std::chrono::milliseconds timeout);
 
   Config config_;
   int partition_;

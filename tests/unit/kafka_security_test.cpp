@@ -284,5 +284,18 @@ TEST(ErrorLogGate, OneLinePerCauseUntilItIsOldOrABrokerIsUp) {
   ErrorLogGate::reset();
 }
 
+TEST(ErrorLogGate, RemembersABoundedNumberOfCauses) {
+  ErrorLogGate::reset();
+  const auto t0 = std::chrono::steady_clock::now();
+  long suppressed = 0;
+  EXPECT_TRUE(ErrorLogGate::admit("cause 0", t0, suppressed));
+  for (std::size_t n = 1; n <= ErrorLogGate::kMaxCauses; ++n) {
+    ErrorLogGate::admit("cause " + std::to_string(n), t0, suppressed);
+  }
+  // The 257th distinct cause started the gate afresh: the first is news again.
+  EXPECT_TRUE(ErrorLogGate::admit("cause 0", t0, suppressed));
+  ErrorLogGate::reset();
+}
+
 }  // namespace
 }  // namespace kd::kafka

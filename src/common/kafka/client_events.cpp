@@ -58,6 +58,8 @@ bool ErrorLogGate::admit(const std::string& cause, std::chrono::steady_clock::ti
                          long& suppressed) {
   auto& state = gate();
   std::lock_guard lock(state.mutex);
+  // Bounded: a message that quotes something variable (an offset, a time) would otherwise add one each time.
+  if (state.causes.size() >= kMaxCauses && !state.causes.contains(cause)) state.causes.clear();
   auto [seen, fresh] = state.causes.try_emplace(cause);
   if (!fresh && now - seen->second.logged < kRepeatAfter) {
     ++seen->second.held_back;

@@ -58,6 +58,7 @@ std::string error_cause(const std::string& detail);
 class ErrorLogGate {
  public:
   static constexpr std::chrono::seconds kRepeatAfter{300};
+  static constexpr std::size_t kMaxCauses = 256;  // causes remembered; more, and the gate starts afresh
   // True if `cause` should be logged now; `suppressed` is then how many were held back since last time.
   static bool admit(const std::string& cause, std::chrono::steady_clock::time_point now, long& suppressed);
   // A broker is up again: the next failure is news, whatever it is.
