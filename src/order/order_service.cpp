@@ -6,6 +6,7 @@
 #include "common/log.hpp"
 #include "common/metrics.hpp"
 #include "common/pod_identity.hpp"
+#include "common/runtime.hpp"
 #include "order/last_order_id.hpp"
 
 namespace kd::order {
@@ -56,7 +57,13 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                            .client_id = "order-" + std::to_string(*partition),
                                            .delivery_timeout = config.producer.delivery_timeout,
                                            .linger_ms = config.producer.linger_ms,
-                                           .extra = config.kafka.properties});
+                                           .extra = config.kafka.properties,
+                                           // No write succeeds after a fatal error: exit (drained) so that
+                                           // the orchestrator starts the instance again with a new producer.
+                                           .on_fatal = [](const std::string& reason) {
+                                             stop_with_failure("the Kafka producer failed fatally (" +
+                                                               reason + "); restarting is the only cure");
+                                           }});
   if (!producer) return producer.error();
   return std::unique_ptr<Service>(new Service(io, resolved, *partition, std::move(*producer)));
 }
@@ -76,6 +83,7 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
           "kafka_produce_duration_seconds", "Time from writing an order to Kafka's acknowledgement")),
       server_(io, config.http) {
   add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
+    if (auto fatal = producer_->fatal_error()) return "the Kafka producer failed fatally: " + *fatal;
     // Kafka's refusal first: it is why the ids cannot be read either, and what a person must fix.
     if (auto unreachable = producer_->unreachable_reason()) return unreachable;
     if (!ids_secured_) return "reading the newest order ids of partition " + std::to_string(partition_);
@@ -149,6 +157,11 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
         make_error(Errc::unavailable, "order ids are not safe yet (reading the newest ids of partition " +
                                           std::to_string(partition_) +
                                           " from Kafka); nothing was written, retry later"));
+  }
+  if (auto fatal = producer_->fatal_error()) {
+    co_return HttpResponse::from_error(
+        make_error(Errc::unavailable, "this order instance's Kafka producer failed (" + *fatal +
+                                          ") and it is restarting; nothing was written, retry later"));
   }
   auto order = make_order(request, ids_);
   if (!order) co_return HttpResponse::from_error(order.error());

@@ -44,6 +44,7 @@ class Service {
   asio::awaitable<void> drain();
   int partition() const { return partition_; }
   std::uint16_t port() const { return server_.port(); }
+  kafka::Producer& producer_for_test() { return *producer_; }  // the fault tests' way to its fatal path
 
  private:
   Service(asio::io_context& io, const Config& config, int partition,

@@ -5,6 +5,7 @@
 #include "cluster_fixture.hpp"
 #include "common/ids.hpp"
 #include "common/order.hpp"
+#include "common/runtime.hpp"
 #include "gateway/gateway_service.hpp"
 #include "order/order_service.hpp"
 
@@ -81,6 +82,31 @@ TEST(OrderService, AnswersServiceUnavailableWithinTheDeliveryTimeoutWhenKafkaIsD
   EXPECT_LT(took, 5s);
   EXPECT_NE(reply.body.find("retry later"), std::string::npos) << reply.body;
   EXPECT_EQ(call(http::verb::get, order->port(), "/readyz").status, 503u);
+}
+
+// Issue 11: an idempotent producer that fails fatally fails every later write. The instance must say so
+// (not ready, with the reason), answer 503 at once, and stop with a failure so that it is started again.
+TEST(OrderService, AFatalProducerErrorMakesItNotReadyAnswer503AndStopWithAFailure) {
+  const auto topic = fresh_topic("order-fatal");
+  Running<order::Service> order(order_config(topic, 0));
+  ASSERT_TRUE(order.ok()) << order.error();
+  ASSERT_EQ(call(http::verb::post, order->port(), "/submit-order", kRequest, "application/json").status,
+            200u);
+  order->producer_for_test().raise_fatal_error_for_test("injected by the test");
+  // Not ready for that reason (it may be not ready a moment for another: librdkafka's first statistics).
+  Reply ready;
+  EXPECT_TRUE(eventually([&] {
+    ready = call(http::verb::get, order->port(), "/readyz");
+    return ready.body.find("the Kafka producer failed fatally") != std::string::npos;
+  })) << ready.body;
+  EXPECT_EQ(ready.status, 503u);
+  EXPECT_NE(ready.body.find("injected by the test"), std::string::npos) << ready.body;
+  const auto reply = call(http::verb::post, order->port(), "/submit-order", kRequest, "application/json");
+  EXPECT_EQ(reply.status, 503u) << reply.body;
+  EXPECT_NE(reply.body.find("restarting"), std::string::npos) << reply.body;
+  EXPECT_TRUE(stopped_with_failure());  // in run_service, the process drains and exits 1
+  // Only the first order is in Kafka.
+  EXPECT_EQ(read_back(topic, {0}, 2).size(), 1u);
 }
 
 // Fixed ports: the gateway's URL template maps partition N to port 2810N.

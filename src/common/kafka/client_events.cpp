@@ -102,6 +102,12 @@ std::optional<std::string> ClientEvents::unreachable_reason() const {
   return "no Kafka broker reachable: " + problem_;
 }
 
+std::optional<std::string> ClientEvents::fatal_error() const {
+  std::lock_guard lock(mutex_);
+  if (fatal_.empty()) return std::nullopt;
+  return fatal_;
+}
+
 void ClientEvents::note_problem(const std::string& detail) {
   std::lock_guard lock(mutex_);
   // librdkafka follows a refused certificate with "certificate verify failed: broker certificate could not
@@ -138,6 +144,20 @@ void ClientEvents::event_cb(RdKafka::Event& event) {
       break;
     case RdKafka::Event::EVENT_ERROR: {
       const std::string cause = error_cause(event.str());
+      if (event.fatal()) {
+        bool first = false;
+        {
+          std::lock_guard lock(mutex_);
+          first = fatal_.empty();
+          if (first) fatal_ = cause.empty() ? RdKafka::err2str(event.err()) : cause;
+        }
+        if (first) {
+          log::error("kafka client failed fatally",
+                     {{"client", client_}, {"error", RdKafka::err2str(event.err())}, {"detail", cause}});
+          if (on_fatal_) on_fatal_(cause);
+        }
+        break;
+      }
       if (event.err() == RdKafka::ERR__ALL_BROKERS_DOWN) {
         up_.store(false);
       } else {

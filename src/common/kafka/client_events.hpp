@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,7 +18,11 @@ namespace kd::kafka {
 
 class ClientEvents final : public RdKafka::EventCb, public RdKafka::SslCertificateVerifyCb {
  public:
-  explicit ClientEvents(std::string client) : client_(std::move(client)) {}
+  // `on_fatal` is called once, on librdkafka's thread, if the client hits a fatal error (an idempotent
+  // producer whose sequence the broker no longer accepts): every later write fails, and only a new client
+  // mends it.
+  explicit ClientEvents(std::string client, std::function<void(const std::string&)> on_fatal = {})
+      : client_(std::move(client)), on_fatal_(std::move(on_fatal)) {}
 
   // Makes librdkafka deliver what this class reads (statistics every second, events, certificate verdicts)
   // to this object, which must outlive the client made from `conf`.
@@ -33,15 +38,19 @@ class ClientEvents final : public RdKafka::EventCb, public RdKafka::SslCertifica
   // Why no broker is up, for readiness: nullopt while one is; else "no Kafka broker reachable", followed by
   // the last error librdkafka gave (without the broker's address), if any.
   std::optional<std::string> unreachable_reason() const;
+  // The fatal error's description, once there was one.
+  std::optional<std::string> fatal_error() const;
 
  private:
   void note_problem(const std::string& detail);
 
   std::string client_;
+  std::function<void(const std::string&)> on_fatal_;
   std::atomic<bool> up_{false};
   mutable std::mutex mutex_;
   std::string problem_;              // guarded by mutex_; cleared when a broker is up
   std::string refused_certificate_;  // guarded by mutex_: why the last broker certificate was refused
+  std::string fatal_;                // guarded by mutex_
 };
 
 // Whether librdkafka's statistics JSON shows at least one real broker in state "UP".

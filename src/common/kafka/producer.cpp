@@ -1,5 +1,7 @@
 #include "common/kafka/producer.hpp"
 
+#include <librdkafka/rdkafka.h>
+
 #include "common/kafka/errors.hpp"
 #include "common/log.hpp"
 
@@ -28,7 +30,7 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
   std::unique_ptr<Producer> producer(new Producer());
   producer->options_ = options;
   producer->callbacks_ = std::make_unique<Callbacks>();
-  producer->events_ = std::make_unique<ClientEvents>(options.client_id);
+  producer->events_ = std::make_unique<ClientEvents>(options.client_id, options.on_fatal);
 
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string reason;
@@ -84,6 +86,10 @@ Status Producer::warm_up(const std::string& topic, std::chrono::milliseconds tim
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (code != RdKafka::ERR_NO_ERROR) return to_error(code, "cannot read metadata of topic " + topic);
   return Ok{};
+}
+
+void Producer::raise_fatal_error_for_test(const std::string& reason) {
+  rd_kafka_test_fatal_error(handle_->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason.c_str());
 }
 
 bool Producer::flush(std::chrono::milliseconds timeout) {

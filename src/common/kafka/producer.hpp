@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -31,6 +32,8 @@ struct ProducerOptions {
   std::chrono::milliseconds delivery_timeout{5'000};
   int linger_ms = 5;
   Properties extra;
+  // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
+  std::function<void(const std::string&)> on_fatal;
 };
 
 struct Delivery {
@@ -96,6 +99,10 @@ class Producer {
   bool brokers_reachable() const { return events_->brokers_up(); }
   // Why not, with librdkafka's last error (a refused password, an untrusted certificate); nullopt if up.
   std::optional<std::string> unreachable_reason() const { return events_->unreachable_reason(); }
+  // Set once the producer has failed fatally: every write since fails, whatever Kafka's state.
+  std::optional<std::string> fatal_error() const { return events_->fatal_error(); }
+  // Makes librdkafka raise a fatal error as a broker's fatal answer would (the fault tests' way in).
+  void raise_fatal_error_for_test(const std::string& reason);
 
  private:
   class Callbacks;
