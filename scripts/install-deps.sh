@@ -19,6 +19,11 @@ packages=(
   libssl-dev openssl
   # libfaketime: the secured tests step a client's clock past a certificate's end.
   faketime
+  # The console's page is built with npm: TypeScript, Vite and uPlot from the npm registry, pinned by
+  # web/console/package-lock.json; its browser test drives Debian's chromium with playwright-core.
+  nodejs npm chromium
+  # A font with the shop's Chinese region names and labels, for the browser test's screenshots.
+  fonts-wqy-microhei
 )
 
 missing=()
@@ -29,6 +34,9 @@ done
 if command -v java >/dev/null; then missing=("${missing[@]/openjdk-17-jre-headless}"); fi
 if command -v mvn >/dev/null; then missing=("${missing[@]/maven}"); fi
 if command -v go >/dev/null || [[ -x /usr/local/go/bin/go ]]; then missing=("${missing[@]/golang-go}"); fi
+# A Node.js from elsewhere, NodeSource's say, brings its own npm; Debian's npm would want Debian's nodejs.
+if command -v node >/dev/null; then missing=("${missing[@]/nodejs}"); fi
+if command -v npm >/dev/null; then missing=("${missing[@]/npm}"); fi
 read -r -a missing <<<"${missing[*]}"
 
 if ((${#missing[@]} == 0)); then

@@ -52,9 +52,14 @@ fi
 step "Creating topic ${KD_TOPIC:-order} and starting gateway, order-0..2, repository-0..2, statistics"
 "$here/services.sh" start
 
+echo "demo: the live console is at http://127.0.0.1:$KD_GATEWAY_PORT/console/ while the demo runs (make up keeps it"
+echo "      running); an order's story: curl http://127.0.0.1:$KD_GATEWAY_PORT/orders/<order_id>"
+
 step "The seed's scenario: 3 orders for each region through the gateway"
 "$here/scenario.sh" "$KD_VAR/responses.tsv"
 
 step "Tracing every order through the services' logs"
 "$here/verify.py" --responses "$KD_VAR/responses.tsv" --logs "$KD_VAR/logs" \
   --stats-url "http://127.0.0.1:$statistics_port/stats" --exact-stats
+echo
+echo "demo: to watch the shop live, run 'make up' and open http://127.0.0.1:$KD_GATEWAY_PORT/console/ ('make down' stops it)"

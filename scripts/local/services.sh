@@ -36,6 +36,7 @@ services=(statistics repository-0 repository-1 repository-2 order-0 order-1 orde
 
 die() { echo "services: $*" >&2; exit 1; }
 [[ "$order_base" == *0 ]] || die "KD_ORDER_PORT_BASE must end in 0 (order-N listens on base + N)"
+[[ "$repository_base" == *0 ]] || die "KD_REPOSITORY_PORT_BASE must end in 0 (repository-N listens on base + N)"
 
 port_of() {
   case "$1" in
@@ -67,6 +68,9 @@ launch() {
     # Kubernetes gives each order pod its own DNS name; here each gets its own port, 8100 + partition,
     # which the template spells as "810{partition}".
     extra=(--order-url "http://127.0.0.1:${order_base%0}{partition}/submit-order")
+    # The order tracking and the console ask the warehouses and statistics how far they have got.
+    extra+=(--repository-url "http://127.0.0.1:${repository_base%0}{partition}")
+    extra+=(--statistics-url "http://127.0.0.1:$statistics_port")
   fi
   # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
   setsid nohup env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
@@ -102,6 +106,7 @@ start() {
   if (($# == 0)); then
     echo "services: all ${#services[@]} running; gateway on http://127.0.0.1:$gateway_port, logs in $logs"
     echo "services: Kafka at $brokers ($security)"
+    echo "services: the live console is http://127.0.0.1:$gateway_port/console/"
   else
     echo "services: started ${names[*]}"
   fi

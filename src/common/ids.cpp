@@ -1,5 +1,6 @@
 #include "common/ids.hpp"
 
+#include <charconv>
 #include <chrono>
 #include <stdexcept>
 
@@ -30,6 +31,31 @@ std::int64_t SnowflakeGenerator::next() {
   const std::uint64_t sequence = next & kSequenceMask;
   return static_cast<std::int64_t>((millis << (kNodeBits + kSequenceBits)) |
                                    (std::uint64_t{node_} << kSequenceBits) | sequence);
+}
+
+SnowflakeParts decode_snowflake(std::int64_t id) {
+  using G = SnowflakeGenerator;
+  const auto bits = static_cast<std::uint64_t>(id);
+  return {.unix_ms = static_cast<std::int64_t>(bits >> (G::kNodeBits + G::kSequenceBits)) + G::kEpochMs,
+          .node = static_cast<std::uint16_t>((bits >> G::kSequenceBits) & G::kMaxNode),
+          .sequence = static_cast<std::uint16_t>(bits & ((1u << G::kSequenceBits) - 1))};
+}
+
+Result<std::int64_t> parse_snowflake(std::string_view text) {
+  const auto shown = "'" + std::string(text.substr(0, 40)) + (text.size() > 40 ? "…'" : "'");
+  if (text.empty() || text.size() > 19 || text.find_first_not_of("0123456789") != std::string_view::npos) {
+    return make_error(Errc::bad_request, "an id is 1 to 19 decimal digits, got " + shown);
+  }
+  std::int64_t id = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), id);
+  if (ec != std::errc{} || end != text.data() + text.size()) {
+    return make_error(Errc::bad_request, "an id is at most 2^63-1, got " + shown);
+  }
+  // "0123" would name the same order as "123": one spelling per id keeps ids comparable as text too.
+  if (id == 0 || text.front() == '0') {
+    return make_error(Errc::bad_request, "an id is a positive number without leading zeros, got " + shown);
+  }
+  return id;
 }
 
 std::uint16_t node_from_hostname(const std::string& hostname) {

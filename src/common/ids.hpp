@@ -5,6 +5,9 @@
 #include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
+
+#include "common/result.hpp"
 
 namespace kd {
 
@@ -45,6 +48,20 @@ class SnowflakeGenerator {
   // (milliseconds since kEpochMs) << kSequenceBits | sequence, of the last id handed out.
   std::atomic<std::uint64_t> last_{0};
 };
+
+// What a snowflake id says: when it was made, by which node (for an order id: its partition), and its
+// sequence within that millisecond. The one place that knows the layout besides the generator.
+struct SnowflakeParts {
+  std::int64_t unix_ms = 0;  // milliseconds since the Unix epoch
+  std::uint16_t node = 0;
+  std::uint16_t sequence = 0;
+  friend bool operator==(const SnowflakeParts&, const SnowflakeParts&) = default;
+};
+SnowflakeParts decode_snowflake(std::int64_t id);
+
+// An id as our services write it: decimal digits, no sign, no leading zero, from 1 to 2^63-1. Errors are
+// bad_request, with a message that says what is wrong.
+Result<std::int64_t> parse_snowflake(std::string_view text);
 
 // A node number for a process that has no ordinal of its own (the gateway's replicas): a hash of the
 // host name, so ten gateway pods most likely draw ten different nodes. Uniqueness across pods is not

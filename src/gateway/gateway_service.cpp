@@ -11,13 +11,8 @@ namespace kd::gateway {
 void Config::bind_options(CLI::App& app) {
   bind_common_options(app, common);
   bind_server_options(app, http, local_listen(local_ports::kGateway));
-  app.add_option("--partitions", partitions, "Partitions of the topic: one per region and order instance")
-      ->envname("KAFKA_PARTITIONS")
-      ->check(CLI::Range(1, 1000))
-      ->capture_default_str();
-  app.add_option("--order-url", order_url, "URL of the order instance; {partition} is replaced by its number")
-      ->envname("ORDER_URL_TEMPLATE")
-      ->capture_default_str();
+  kafka::bind_client_options(app, kafka);
+  bind_peer_options(app, peers);
   app.add_option_function<int>(
          "--order-timeout-ms", [this](int ms) { client.request_timeout = std::chrono::milliseconds(ms); },
          "Longest wait for an order instance's answer (default 10000; keep it above its delivery timeout)")
@@ -35,35 +30,42 @@ void Config::bind_options(CLI::App& app) {
 }
 
 Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
-  std::vector<Url> urls;
-  for (int partition = 0; partition < config.partitions; ++partition) {
-    auto url = Url::parse(order_url(config.order_url, partition));
-    if (!url) return make_error(Errc::bad_request, "--order-url: " + url.error().message);
-    urls.push_back(std::move(*url));
-  }
+  auto peers = Peers::resolve(config.peers, config.kafka.partitions);
+  if (!peers) return peers.error();
   const auto node = config.snowflake_node >= 0 ? static_cast<std::uint16_t>(config.snowflake_node)
                                                : node_from_hostname(current_hostname());
-  return std::unique_ptr<Service>(new Service(io, config, std::move(urls), node));
+  std::unique_ptr<Service> service(new Service(io, config, std::move(*peers), node));
+  auto tracking = OrderTracking::create(io, config.kafka, service->peers_);
+  if (!tracking) return tracking.error();
+  service->tracking_ = std::move(*tracking);
+  return service;
 }
 
-Service::Service(asio::io_context& io, const Config& config, std::vector<Url> order_urls, std::uint16_t node)
+Service::Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node)
     : config_(config),
-      order_urls_(std::move(order_urls)),
+      peers_(std::move(peers)),
       factory_(node),
       client_(io, config.client),
-      server_(io, config.http) {
+      server_(io, config.http),
+      console_(io, config.kafka, peers_) {
   add_probe_routes(server_, kName, always_ready);
   server_.route(http::verb::post, "/submit-order",
                 [this](HttpRequest request) { return submit_order(std::move(request)); });
+  server_.route(http::verb::get, "/orders/*",
+                [this](HttpRequest request) { return tracking_->answer(std::move(request)); });
+  console_.add_routes(server_);
 }
 
 Status Service::start() {
   if (auto status = server_.start(); !status) return status;
-  log::info("gateway listening", {{"port", server_.port()}, {"order_url", config_.order_url}});
+  log::info("gateway listening", {{"port", server_.port()}, {"order_url", config_.peers.order}});
   return Ok{};
 }
 
-asio::awaitable<void> Service::drain() { co_await server_.shutdown(config_.common.shutdown_timeout); }
+asio::awaitable<void> Service::drain() {
+  console_.stop();  // viewers' streams are not requests in flight: they end now
+  co_await server_.shutdown(config_.common.shutdown_timeout);
+}
 
 HttpResponse order_instance_failed(int partition, const UserId& user_id, const Error& error) {
   const bool maybe_stored = error.code == Errc::outcome_unknown;
@@ -82,9 +84,9 @@ HttpResponse order_instance_failed(int partition, const UserId& user_id, const E
 }
 
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
-  auto partition = requested_partition(request, config_.partitions);
+  auto partition = requested_partition(request, config_.kafka.partitions);
   if (!partition) co_return HttpResponse::from_error(partition.error());
-  const Url& url = order_urls_[*partition];
+  const Url& url = peers_.order[*partition];
   const OrderRequest order = factory_.make();
   auto answer = co_await client_.post(url, to_json(order), "application/json");
   if (!answer) {

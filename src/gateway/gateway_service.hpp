@@ -1,5 +1,7 @@
-// The gateway: POST /submit-order picks the order instance of the requested partition, sends it a new
-// order request over a pooled keep-alive connection, logs the answer and returns it unchanged.
+// The gateway, the client's entry point: POST /submit-order picks the order instance of the requested
+// partition, sends it a new order request over a pooled keep-alive connection, logs the answer and returns
+// it unchanged. GET /orders/{order_id} tells an order's story (order_tracking.hpp); /console is the live
+// console (console.hpp).
 #pragma once
 
 #include <memory>
@@ -9,19 +11,20 @@
 #include "common/config.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/kafka/settings.hpp"
+#include "gateway/console.hpp"
 #include "gateway/order_form.hpp"
+#include "gateway/order_tracking.hpp"
+#include "gateway/peers.hpp"
 
 namespace kd::gateway {
-
-inline constexpr const char* kDefaultOrderUrl =
-    "http://order-{partition}.order.kafka-demo.svc.cluster.local/submit-order";
 
 struct Config {
   CommonSettings common;
   HttpServerOptions http;
   HttpClientOptions client;
-  int partitions = 3;
-  std::string order_url = kDefaultOrderUrl;
+  KafkaSettings kafka;  // partitions; where orders are looked up
+  PeerSettings peers;
   int snowflake_node = -1;  // -1: from the host name
 
   void bind_options(CLI::App& app);
@@ -43,14 +46,16 @@ class Service {
   std::uint16_t port() const { return server_.port(); }
 
  private:
-  Service(asio::io_context& io, const Config& config, std::vector<Url> order_urls, std::uint16_t node);
+  Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node);
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
 
   Config config_;
-  std::vector<Url> order_urls_;  // by partition
+  Peers peers_;
   OrderRequestFactory factory_;
   HttpClient client_;
+  std::unique_ptr<OrderTracking> tracking_;
   HttpServer server_;
+  Console console_;  // after the server: its viewers' streams are the server's connections
 };
 
 }  // namespace kd::gateway

@@ -148,15 +148,4 @@ OrderRequest OrderRequestFactory::make() {
   return OrderRequest{now, UserId{users_.next_string()}, money_(random_)};
 }
 
-std::string order_url(std::string_view url_template, int partition) {
-  constexpr std::string_view placeholder = "{partition}";
-  std::string url(url_template);
-  const std::string number = std::to_string(partition);
-  for (auto at = url.find(placeholder); at != std::string::npos;
-       at = url.find(placeholder, at + number.size())) {
-    url.replace(at, placeholder.size(), number);
-  }
-  return url;
-}
-
 }  // namespace kd::gateway

@@ -38,7 +38,4 @@ class OrderRequestFactory {
   std::uniform_int_distribution<std::int64_t> money_{1, 999};
 };
 
-// The order instance's URL for a partition: every "{partition}" in the template is replaced.
-std::string order_url(std::string_view url_template, int partition);
-
 }  // namespace kd::gateway

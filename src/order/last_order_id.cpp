@@ -11,7 +11,6 @@
 namespace kd::order {
 
 std::optional<std::int64_t> largest_order_id(const std::vector<std::string>& values, int node) {
-  constexpr int kNodeShift = SnowflakeGenerator::kSequenceBits;
   std::optional<std::int64_t> largest;
   for (const auto& value : values) {
     auto order = parse_order(value);
@@ -22,16 +21,13 @@ std::optional<std::int64_t> largest_order_id(const std::vector<std::string>& val
     } catch (const std::exception&) {
       continue;  // parse_order admits ids up to 2^63-1 only; nothing else gets here
     }
-    if (((id >> kNodeShift) & SnowflakeGenerator::kMaxNode) != node) continue;
+    if (decode_snowflake(id).node != node) continue;
     if (!largest || id > *largest) largest = id;
   }
   return largest;
 }
 
-std::int64_t clock_floor_ms(std::int64_t order_id) {
-  constexpr int kMillisShift = SnowflakeGenerator::kNodeBits + SnowflakeGenerator::kSequenceBits;
-  return (order_id >> kMillisShift) + SnowflakeGenerator::kEpochMs + 1;
-}
+std::int64_t clock_floor_ms(std::int64_t order_id) { return decode_snowflake(order_id).unix_ms + 1; }
 
 Result<std::vector<std::string>> read_newest_records(const KafkaSettings& kafka, int partition, int count,
                                                      std::chrono::milliseconds timeout) {

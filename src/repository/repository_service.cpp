@@ -55,6 +55,7 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
       service->warehouse_);
   if (!loop) return loop.error();
   service->loop_ = std::move(*loop);
+  consumer::add_progress_routes(service->server_, *service->loop_);
   service->publish();
   return service;
 }

@@ -42,6 +42,7 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                      service->figures_);
   if (!loop) return loop.error();
   service->loop_ = std::move(*loop);
+  consumer::add_progress_routes(service->server_, *service->loop_);
   service->stats_json_.set(service->figures_.to_json(service->regions_, config.kafka.partitions));
   return service;
 }

@@ -34,6 +34,9 @@ go                golang-go                 tests/deploy/check.sh
 pip               python3-pip               tests/deploy/check.sh
 yaml              python3-yaml              tests/deploy/crosscheck.py
 shellcheck        shellcheck                tests/deploy/check.sh
+node              nodejs                    tests/browser/run.sh
+npm               npm                       src/gateway/CMakeLists.txt
+chromium          chromium                  tests/browser/run.sh
 kubectl           optional                  tests/deploy/check.sh
 flock             base                      scripts/kafka/fetch.sh
 timeout           base                      tests/deploy/check.sh

@@ -661,7 +661,7 @@ class BadInput : public ::testing::Test {
     }
     gateway::Config config;
     config.http = server_options(0);
-    config.order_url = "http://127.0.0.1:" + prefix + "{partition}/submit-order";
+    config.peers.order = "http://127.0.0.1:" + prefix + "{partition}/submit-order";
     config.client.request_timeout = 8000ms;
     gateway_ = std::make_unique<Running<gateway::Service>>(config);
     ASSERT_TRUE(gateway_->ok()) << gateway_->error();

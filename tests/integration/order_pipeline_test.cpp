@@ -113,7 +113,7 @@ TEST(OrderService, AFatalProducerErrorMakesItNotReadyAnswer503AndStopWithAFailur
 gateway::Config gateway_config() {
   gateway::Config config;
   config.http.listen = "127.0.0.1:0";
-  config.order_url = "http://127.0.0.1:2810{partition}/submit-order";
+  config.peers.order = "http://127.0.0.1:2810{partition}/submit-order";
   config.client.request_timeout = 8000ms;
   return config;
 }

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <set>
 
+#include "gateway/peers.hpp"
+
 namespace kd::gateway {
 namespace {
 
@@ -221,13 +223,13 @@ TEST(FormValue, FindsDecodedNames) {
 }
 
 TEST(OrderUrl, ReplacesEveryPlaceholder) {
-  EXPECT_EQ(order_url("http://order-{partition}.order:8080/submit-order", 2),
+  EXPECT_EQ(partition_url("http://order-{partition}.order:8080/submit-order", 2),
             "http://order-2.order:8080/submit-order");
-  EXPECT_EQ(order_url("http://127.0.0.1:810{partition}/p/{partition}/{partition}", 1),
+  EXPECT_EQ(partition_url("http://127.0.0.1:810{partition}/p/{partition}/{partition}", 1),
             "http://127.0.0.1:8101/p/1/1");
-  EXPECT_EQ(order_url("http://fixed/submit-order", 5), "http://fixed/submit-order");
-  EXPECT_EQ(order_url("{partition}{partition}", 10), "1010");
-  EXPECT_EQ(order_url("", 0), "");
+  EXPECT_EQ(partition_url("http://fixed/submit-order", 5), "http://fixed/submit-order");
+  EXPECT_EQ(partition_url("{partition}{partition}", 10), "1010");
+  EXPECT_EQ(partition_url("", 0), "");
 }
 
 // ---------------------------------------------------------------- OrderRequestFactory

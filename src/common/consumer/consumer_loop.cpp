@@ -1,12 +1,24 @@
 #include "common/consumer/consumer_loop.hpp"
 
+#include <charconv>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 
+#include "common/http/server.hpp"
 #include "common/log.hpp"
 #include "common/order.hpp"
 #include "common/runtime.hpp"
 
 namespace kd::consumer {
+namespace {
+
+std::int64_t unix_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+}  // namespace
 
 void bind_consumer_options(CLI::App& app, ConsumerSettings& settings) {
   app.add_option("--state-dir", settings.state_dir,
@@ -191,6 +203,12 @@ bool ConsumerLoop::assign_start(std::stop_token stop) {
     }
     break;
   }
+  // Durable so far: the saved position (reading resumes one record earlier, to check the fingerprint), else
+  // where reading starts.
+  for (const auto& [partition, offset] : start) {
+    const auto saved = state_.position(partition);
+    progress_.started(partition, saved ? saved->next : std::max<std::int64_t>(offset, 0), unix_ms());
+  }
   if (auto status = consumer_->assign(start); !status) {
     // Never a live process that does no work: let the orchestrator start it again.
     log::error("cannot assign the partitions, stopping", {{"error", status.error().message}});
@@ -340,7 +358,11 @@ bool ConsumerLoop::save(bool now) {
   }
   if (store_failing_.exchange(false))
     log::info("the state is saved again", {{"state", store_->path().string()}});
-  for (const auto& [partition, position] : unsaved_->positions) uncommitted_[partition] = position.next;
+  const auto saved_ms = unix_ms();
+  for (const auto& [partition, position] : unsaved_->positions) {
+    uncommitted_[partition] = position.next;
+    progress_.advanced(partition, position.next, saved_ms);
+  }
   unsaved_.reset();
   last_save_ = std::chrono::steady_clock::now();
   handler_.on_durable();
@@ -367,6 +389,71 @@ void ConsumerLoop::publish() {
     next[partition] = position ? position->next : 0;
   }
   positions_.set(std::move(next));
+}
+
+}  // namespace kd::consumer
+
+namespace kd::consumer {
+namespace {
+
+// "/progress/P/O" -> (P, O); none unless both are whole numbers.
+std::optional<std::pair<int, std::int64_t>> progress_target(std::string_view path) {
+  constexpr std::string_view prefix = "/progress/";
+  if (!path.starts_with(prefix)) return std::nullopt;
+  path.remove_prefix(prefix.size());
+  const auto slash = path.find('/');
+  if (slash == std::string_view::npos) return std::nullopt;
+  int partition = -1;
+  std::int64_t offset = -1;
+  const auto p = path.substr(0, slash);
+  const auto o = path.substr(slash + 1);
+  const auto [p_end, p_ec] = std::from_chars(p.data(), p.data() + p.size(), partition);
+  const auto [o_end, o_ec] = std::from_chars(o.data(), o.data() + o.size(), offset);
+  if (p.empty() || o.empty() || p_ec != std::errc{} || o_ec != std::errc{} || p_end != p.data() + p.size() ||
+      o_end != o.data() + o.size() || partition < 0 || offset < 0) {
+    return std::nullopt;
+  }
+  return std::make_pair(partition, offset);
+}
+
+}  // namespace
+
+void add_progress_routes(HttpServer& server, const ConsumerLoop& loop) {
+  server.route(http::verb::get, "/positions", [&loop](HttpRequest) -> asio::awaitable<HttpResponse> {
+    const auto handled = loop.positions();
+    const auto durable = loop.progress().positions();
+    const auto lag = loop.lag();
+    nlohmann::json partitions = nlohmann::json::array();
+    for (const auto& [partition, next] : handled) {
+      const auto d = durable.find(partition);
+      const auto l = lag.find(partition);
+      partitions.push_back(
+          {{"partition", partition},
+           {"next", next},
+           {"durable", d == durable.end() ? nlohmann::json(nullptr) : nlohmann::json(d->second)},
+           {"lag", l == lag.end() ? nlohmann::json(nullptr) : nlohmann::json(l->second)}});
+    }
+    co_return HttpResponse::json(nlohmann::json{{"partitions", partitions}}.dump());
+  });
+  server.route(http::verb::get, "/progress/*", [&loop](HttpRequest request) -> asio::awaitable<HttpResponse> {
+    const auto target = progress_target(request.path);
+    if (!target || !loop.positions().contains(target->first)) {
+      co_return HttpResponse::from_error(make_error(
+          Errc::bad_request, "ask /progress/PARTITION/OFFSET for a partition this service consumes"));
+    }
+    const auto [partition, offset] = *target;
+    const auto progress = loop.progress().when(partition, offset);
+    auto optional = [](const std::optional<std::int64_t>& v) {
+      return v ? nlohmann::json(*v) : nlohmann::json(nullptr);
+    };
+    co_return HttpResponse::json(nlohmann::json{
+        {"partition", partition},
+        {"offset", offset},
+        {"done", progress.done},
+        {"at_ms", optional(progress.at_ms)},
+        {"by_ms", optional(progress.by_ms)},
+        {"durable", progress.next}}.dump());
+  });
 }
 
 }  // namespace kd::consumer

@@ -20,6 +20,7 @@
 
 #include "common/consumer/consumer_state.hpp"
 #include "common/consumer/handler.hpp"
+#include "common/consumer/progress_log.hpp"
 #include "common/consumer/state_store.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/dead_letters.hpp"
@@ -27,6 +28,10 @@
 #include "common/metrics.hpp"
 #include "common/net.hpp"
 #include "common/published.hpp"
+
+namespace kd {
+class HttpServer;
+}
 
 namespace kd::consumer {
 
@@ -77,6 +82,10 @@ class ConsumerLoop {
   // The next offset to handle per partition, as of the last batch; any thread.
   kafka::Positions positions() const { return *positions_.get(); }
   const std::filesystem::path& state_path() const { return store_->path(); }
+  // What is durable, and since when (see ProgressLog); any thread.
+  const ProgressLog& progress() const { return progress_; }
+  // Each partition's lag behind its high watermark (as of the last fetch), from the handled position.
+  kafka::Positions lag() const { return consumer_->lag(positions()); }
 
  private:
   struct PartitionMetrics {
@@ -128,9 +137,16 @@ class ConsumerLoop {
   std::atomic<bool> refused_{false};
   Published<std::string> refusal_;  // why, once refused_
   Published<kafka::Positions> positions_;
+  ProgressLog progress_;
   metrics::GaugeRegistration lag_gauge_;
   metrics::GaugeRegistration distance_gauge_;
   std::jthread thread_;  // last: joined first, while everything it uses still exists
 };
+
+// GET /positions: {"partitions":[{"partition":0,"next":120,"durable":118,"lag":0}]}, each partition's handled
+// position, durable position and lag (the console polls it). GET /progress/P/O:
+// {"partition":P,"offset":O,"done":true,"at_ms":…,"by_ms":null,"durable":118}, whether the durable position
+// has passed that offset and when (the order tracking asks it).
+void add_progress_routes(HttpServer& server, const ConsumerLoop& loop);
 
 }  // namespace kd::consumer

@@ -111,7 +111,18 @@ asio::awaitable<Result<ClientResponse>> HttpClient::post(const Url& url, std::st
   request.keep_alive(true);
   request.body() = std::move(body);
   request.prepare_payload();
+  co_return co_await send(url, std::move(request));
+}
 
+asio::awaitable<Result<ClientResponse>> HttpClient::get(const Url& url, std::string target) {
+  http::request<http::string_body> request{http::verb::get, target, 11};
+  request.set(http::field::host, url.host);
+  request.keep_alive(true);
+  co_return co_await send(url, std::move(request));
+}
+
+asio::awaitable<Result<ClientResponse>> HttpClient::send(const Url& url,
+                                                         http::request<http::string_body> request) {
   const std::string authority = url.authority();
   ConnectionPtr connection = take_idle(authority);
   if (!connection) {

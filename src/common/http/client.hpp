@@ -1,5 +1,5 @@
 // An asynchronous HTTP/1.1 client with a keep-alive pool per host, for the gateway's calls to the order
-// instances. Same threading rule as HttpServer: one io thread.
+// instances (and the console's to every service). Same threading rule as HttpServer: one io thread.
 #pragma once
 
 #include <chrono>
@@ -45,6 +45,8 @@ class HttpClient {
   // outcome_unknown once it may have (the connection broke, or no answer within the timeout: the peer
   // may have acted on it, so it is never resent).
   asio::awaitable<Result<ClientResponse>> post(const Url& url, std::string body, std::string content_type);
+  // GETs `target` (path and query) from the URL's host; the same errors as post().
+  asio::awaitable<Result<ClientResponse>> get(const Url& url, std::string target);
 
   std::size_t idle_connections() const;
 
@@ -55,6 +57,7 @@ class HttpClient {
   ConnectionPtr take_idle(const std::string& authority);
   void give_back(const std::string& authority, ConnectionPtr connection);
   asio::awaitable<Result<ConnectionPtr>> connect(const Url& url);
+  asio::awaitable<Result<ClientResponse>> send(const Url& url, http::request<http::string_body> request);
 
   asio::io_context& io_;
   HttpClientOptions options_;

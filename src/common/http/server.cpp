@@ -35,6 +35,7 @@ struct HttpServer::Session {
   std::uint64_t read_number = 0;
   bool reading = false;
   bool timed_out = false;
+  bool streaming = false;  // handed to a StreamWriter: stop() closes it
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
@@ -66,7 +67,8 @@ void HttpServer::stop() {
   acceptor_.close(ignored);
   // Idle connections are closed now; busy ones close after their answer (serve() checks stopping_).
   for (auto& [raw, weak] : sessions_) {
-    if (auto session = weak.lock(); session && !session->busy) session->stream.socket().close(ignored);
+    if (auto session = weak.lock(); session && (!session->busy || session->streaming))
+      session->stream.socket().close(ignored);
   }
 }
 
@@ -163,11 +165,18 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
       exchange.keep_alive = message.keep_alive();
       exchange.head = message.method() == http::verb::head;
       HttpRequest request = to_request(message);
-      if (routes_.contains(request.path)) exchange.route = request.path;
+      if (const auto* pattern = match(request.path)) exchange.route = *pattern;
       exchange.method = std::string(http::to_string(request.method));
       ++in_flight_;
       exchange.answer = co_await dispatch(std::move(request), std::string(message.method_string()));
       --in_flight_;
+    }
+    if (exchange.answer.stream && !exchange.head) {
+      // Recorded when it begins: a stream's length says how long a viewer watched, not how fast we answered.
+      record(exchange.route, exchange.method, exchange.answer.status,
+             std::chrono::steady_clock::now() - began);
+      co_await stream_answer(session, exchange);
+      break;
     }
     const bool keep_alive = co_await write_answer(session, exchange, ec);
     session->busy = false;
@@ -242,6 +251,7 @@ asio::awaitable<bool> HttpServer::write_answer(const std::shared_ptr<Session>& s
   response.set(http::field::server, "kafka-demo");
   response.set(http::field::content_type, answer.content_type);
   if (!answer.allow.empty()) response.set(http::field::allow, answer.allow);
+  for (const auto& [field, value] : answer.headers) response.set(field, value);
   response.keep_alive(exchange.keep_alive && !stopping_);
   response.body() = std::move(answer.body);
   response.prepare_payload();
@@ -321,8 +331,37 @@ void HttpServer::record(const std::string& route, const std::string& method, uns
       .observe(std::chrono::duration<double>(took).count());
 }
 
+const std::string* HttpServer::match(const std::string& path) const {
+  if (const auto exact = routes_.find(path); exact != routes_.end()) return &exact->first;
+  const std::string* best = nullptr;
+  for (const auto& [pattern, handlers] : routes_) {
+    if (!pattern.ends_with("/*")) continue;
+    const std::string_view prefix(pattern.data(), pattern.size() - 1);  // keeps the '/'
+    if (path.starts_with(prefix) && (!best || pattern.size() > best->size())) best = &pattern;
+  }
+  return best;
+}
+
+asio::awaitable<void> HttpServer::stream_answer(const std::shared_ptr<Session>& session, Exchange& exchange) {
+  HttpResponse& answer = exchange.answer;
+  http::response<http::empty_body> response{static_cast<http::status>(answer.status), exchange.version};
+  response.set(http::field::server, "kafka-demo");
+  response.set(http::field::content_type, answer.content_type);
+  for (const auto& [field, value] : answer.headers) response.set(field, value);
+  response.keep_alive(false);  // the body ends when the connection does: no length, no chunks
+  boost::system::error_code ec;
+  session->streaming = true;
+  session->stream.expires_after(options_.request_timeout);
+  http::response_serializer<http::empty_body> serializer(response);
+  co_await http::async_write_header(session->stream, serializer,
+                                    asio::redirect_error(asio::use_awaitable, ec));
+  session->stream.expires_never();
+  if (!ec && !stopping_) co_await answer.stream(session->stream);
+}
+
 asio::awaitable<HttpResponse> HttpServer::dispatch(HttpRequest request, std::string method_text) {
-  const auto route = routes_.find(request.path);
+  const std::string* pattern = match(request.path);
+  const auto route = pattern ? routes_.find(*pattern) : routes_.end();
   if (route == routes_.end()) {
     co_return HttpResponse::from_error(make_error(Errc::not_found, "no such path: " + request.path));
   }

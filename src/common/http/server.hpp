@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "common/http/listen_address.hpp"
 #include "common/http/media_type.hpp"
@@ -33,17 +35,28 @@ struct HttpRequest {
   std::string body;
 };
 
+// A body written over time (Server-Sent Events): the server sends the status line and headers without a
+// length, then hands the connection to the writer until it returns, and closes it. The writer owns its
+// timeouts (the stream never expires on its own) and ends when a write fails or the server stops (stop()
+// closes the socket).
+using StreamWriter = std::function<asio::awaitable<void>(beast::tcp_stream&)>;
+
 struct HttpResponse {
   unsigned status = 200;
   std::string body;
   std::string content_type = "application/json";
-  std::string allow;  // the Allow header of a 405
+  std::string allow;                                         // the Allow header of a 405
+  std::vector<std::pair<std::string, std::string>> headers;  // more headers (Cache-Control, Location)
+  StreamWriter stream;                                       // set: `body` is ignored, see StreamWriter
 
   static HttpResponse json(std::string body, unsigned status = 200) {
     return {status, std::move(body), "application/json", {}};
   }
   static HttpResponse text(std::string body, unsigned status = 200) {
     return {status, std::move(body), "text/plain; charset=utf-8", {}};
+  }
+  static HttpResponse redirect(std::string location) {
+    return {301, {}, "text/plain; charset=utf-8", {}, {{"Location", std::move(location)}}};
   }
   // {"error":"bad_request","message":"…"} with the status that error maps to.
   static HttpResponse from_error(const Error& error);
@@ -65,6 +78,8 @@ class HttpServer {
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;
 
+  // `path` is exact, or ends in "/*" for every path under it ("/orders/*" takes "/orders/123"; the
+  // handler reads the rest from request.path). An exact route wins, then the longest prefix.
   void route(http::verb method, const std::string& path, HttpHandler handler);
 
   // Binds and starts accepting. An address in use or a bad listen string is an error, not an exception.
@@ -111,6 +126,10 @@ class HttpServer {
   static Status check_host(const http::request<http::string_body>& message);
   // `method_text` is the method as sent, for the 405 message (an unknown method has no verb of its own).
   asio::awaitable<HttpResponse> dispatch(HttpRequest request, std::string method_text);
+  // The route pattern that takes `path`, or none.
+  const std::string* match(const std::string& path) const;
+  // Sends the header of a streamed answer, then runs its writer.
+  asio::awaitable<void> stream_answer(const std::shared_ptr<Session>& session, Exchange& exchange);
   static void record(const std::string& route, const std::string& method, unsigned status,
                      std::chrono::steady_clock::duration took);
 

@@ -21,6 +21,7 @@ Record RecordBatch::operator[](std::size_t index) const {
   Record record;
   record.partition = message.partition();
   record.offset = message.offset();
+  record.timestamp_ms = message.timestamp().timestamp;
   if (message.key_pointer()) {
     record.key = std::string_view(static_cast<const char*>(message.key_pointer()), message.key_len());
   }

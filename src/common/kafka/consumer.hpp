@@ -39,6 +39,7 @@ struct ConsumerOptions {
 struct Record {
   int partition = 0;
   std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;  // CreateTime: when the producer took it
   std::optional<std::string_view> key;
   std::string_view value;
 

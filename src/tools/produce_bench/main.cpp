@@ -69,9 +69,13 @@ int run(const Config& config) {
     producers.push_back(std::move(*producer));
   }
 
-  // Orders as the pipeline makes them: snowflake ids, money 1..999, time now.
+  // Orders as the pipeline makes them: snowflake ids whose node is the partition (as each order instance's
+  // are, so GET /orders/{id} finds them: the benchmark looks orders up in this backlog), money 1..999, time
+  // now.
   SnowflakeGenerator user_ids(1000);
-  SnowflakeGenerator order_ids(1001);
+  std::vector<std::unique_ptr<SnowflakeGenerator>> order_ids;
+  for (std::size_t partition = 0; partition < producers.size(); ++partition)
+    order_ids.push_back(std::make_unique<SnowflakeGenerator>(static_cast<std::uint16_t>(partition)));
   std::mt19937_64 random(42);
   std::uniform_int_distribution<std::int64_t> money(1, 999);
   Run state;
@@ -83,7 +87,7 @@ int run(const Config& config) {
     while (state.in_flight < config.window && state.sent < config.messages) {
       const int partition = static_cast<int>(state.sent % producers.size());
       const Order order{std::time(nullptr), UserId{user_ids.next_string()}, money(random),
-                        OrderId{order_ids.next_string()}};
+                        OrderId{order_ids[partition]->next_string()}};
       const std::string payload = to_json(order);
       state.bytes += payload.size();
       ++state.sent;
