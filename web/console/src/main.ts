@@ -202,7 +202,7 @@ async function placeOrder(event: SubmitEvent): Promise<void> {
     }
     result.className = 'result ok';
     result.replaceChildren(
-      document.createTextNode(`${t('placed_ok')}: ${regionName(partition)} · ${t('money')} ${answer.money} · `),
+      element('span', { 'data-i18n-placed': String(partition) }, `${t('placed_ok')}: ${regionName(partition)} · ${t('money')} ${answer.money} · `),
       element('a', { href: '#', class: 'mono', 'data-testid': 'placed-order-id', 'data-money': String(answer.money) }, answer.order_id),
     );
     result.querySelector('a')!.addEventListener('click', (click) => {
@@ -276,6 +276,13 @@ $('language').addEventListener('click', () => {
   $('language').textContent = t('switch_to');
   render();
   renderStory();
+  // The form's last answer: only its words change.
+  const placed = document.querySelector<HTMLElement>('[data-i18n-placed]');
+  const link = document.querySelector<HTMLElement>('[data-testid=placed-order-id]');
+  if (placed && link) {
+    const partition = Number(placed.dataset.i18nPlaced);
+    placed.textContent = `${t('placed_ok')}: ${regionName(partition)} · ${t('money')} ${link.dataset.money} · `;
+  }
 });
 $<HTMLFormElement>('place').addEventListener('submit', (event) => void placeOrder(event));
 $<HTMLFormElement>('search').addEventListener('submit', (event) => {
