@@ -11,7 +11,10 @@ Environment (defaults in brackets), as scripts/local/demo.sh:
   KD_BIN [<repo>/build/release/bin]     KD_SKIP_BUILD=1 uses the binaries there as they are
   KD_BROKERS, KD_KAFKA_PORT_BASE [9092], KD_KAFKA_CONTROLLER_PORT_BASE [19092]
   KD_GATEWAY_PORT, KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env]
-  KD_HELLO_PORT [8070] (the HTTP ceiling's server), KD_CATCHUP_PORT [KD_STATISTICS_PORT + 1]
+  KD_HELLO_PORT [8070] (the HTTP ceiling's server), KD_CATCHUP_PORT [KD_STATISTICS_PORT + 1],
+  KD_LOOKUP_PORT [KD_GATEWAY_PORT + 1] (a gateway on the backlog, for order lookups)
+  KD_LOOKUPS [300] orders looked up in the backlog; KD_CONSOLES [100] consoles open while measuring their cost,
+  KD_CONSOLE_ROUNDS [4] runs with and as many without them
   KD_BENCH_SECONDS [20]  length of each measured load phase; KD_BACKLOG [1000000] orders for the catch-up
   KD_BENCH_OUT [<repo>/bench/results]  where latest.json and latest.md go
 """
@@ -46,6 +49,10 @@ REPOSITORY_BASE = int(ENV.get("KD_REPOSITORY_PORT_BASE", LOCAL_PORTS["KD_REPOSIT
 STATISTICS_PORT = int(ENV.get("KD_STATISTICS_PORT", LOCAL_PORTS["KD_STATISTICS_PORT"]))
 HELLO_PORT = int(ENV.get("KD_HELLO_PORT", "8070"))
 CATCHUP_PORT = int(ENV.get("KD_CATCHUP_PORT", str(STATISTICS_PORT + 1)))
+LOOKUP_PORT = int(ENV.get("KD_LOOKUP_PORT", str(GATEWAY_PORT + 1)))
+LOOKUPS = int(ENV.get("KD_LOOKUPS", "300"))
+CONSOLES = int(ENV.get("KD_CONSOLES", "100"))
+CONSOLE_ROUNDS = int(ENV.get("KD_CONSOLE_ROUNDS", "4"))
 SECONDS = int(ENV.get("KD_BENCH_SECONDS", "20"))
 BACKLOG = int(ENV.get("KD_BACKLOG", "1000000"))
 OUT = Path(ENV.get("KD_BENCH_OUT", REPO / "bench" / "results"))
@@ -361,6 +368,15 @@ def kcat_consume(topic, expected):
     return seconds, cpu
 
 
+def stop_process(process):
+    """SIGTERM, as Kubernetes stops a pod; SIGKILL if it has not drained within 30 s."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+
+
 def stats_catchup(topic, expected):
     """A fresh statistics process (empty STATE_DIR, new group) on the backlog: spawn to /stats == expected."""
     state = Path(tempfile.mkdtemp(prefix="catchup-", dir=VAR))
@@ -389,11 +405,7 @@ def stats_catchup(topic, expected):
         rss_mb = round(status_kb(process.pid, "VmHWM") / 1024, 1)
         cpu = cpu_seconds(process.pid)
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+        stop_process(process)
         shutil.rmtree(state, ignore_errors=True)
         log_size = log.stat().st_size if log.exists() else 0
         # A million records logged as the seed does: ~150 MB; keep the tail only.
@@ -402,6 +414,141 @@ def stats_catchup(topic, expected):
             log.write_bytes(tail)
     return seconds, rss_mb, round(cpu, 2), log_size
 
+
+
+class Consoles:
+    """`count` viewers of the gateway's console: each holds GET /console/events open and reads everything sent,
+    as a browser's EventSource would, from one thread."""
+
+    def __init__(self, count):
+        import selectors
+        import socket
+        import threading
+        self.selector = selectors.DefaultSelector()
+        self.sockets = []
+        self.bytes = 0
+        for _ in range(count):
+            sock = socket.create_connection(("127.0.0.1", GATEWAY_PORT), timeout=5)
+            sock.sendall(b"GET /console/events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n")
+            sock.setblocking(False)
+            self.selector.register(sock, selectors.EVENT_READ)
+            self.sockets.append(sock)
+        self.stopping = False
+        self.thread = threading.Thread(target=self.read, daemon=True)
+        self.thread.start()
+
+    def read(self):
+        while not self.stopping:
+            for key, _ in self.selector.select(timeout=0.2):
+                try:
+                    data = key.fileobj.recv(65536)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    data = b""
+                if not data:
+                    self.selector.unregister(key.fileobj)
+                    continue
+                self.bytes += len(data)
+
+    def open_streams(self):
+        return len(self.selector.get_map())
+
+    def close(self):
+        self.stopping = True
+        self.thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()
+
+
+def console_cost(gateway_url, pids, rounds=CONSOLE_ROUNDS, seconds=None):
+    """The pipeline with and without CONSOLES consoles open, alternating (none, open, none, open, …): closed-loop
+    rps and p99 of each, so a drift of the machine shows in both; and the CPU the gateway and the brokers spent
+    per 1,000 requests, which a busy machine disturbs less than rps."""
+    seconds = seconds or max(5, SECONDS // 2)
+    runs = {"without": [], "with": []}
+    viewers_seen = 0
+    for i in range(rounds):
+        for mode in ("without", "with"):
+            consoles = Consoles(CONSOLES) if mode == "with" else None
+            try:
+                if consoles:
+                    time.sleep(2)  # every stream has its snapshot; the tail reader and the polls run
+                cpu0 = snapshot(pids)
+                w = wrk(gateway_url, seconds, f"wrk-consoles-{mode}-{i}")
+                cpu1 = snapshot(pids)
+                if consoles:
+                    viewers_seen = max(viewers_seen, consoles.open_streams())
+                per_1000 = lambda names: round(sum(cpu1[n] - cpu0[n] for n in names) * 1e6 / max(1, w["requests"]), 1)
+                runs[mode].append({"rps": w["rps"], "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "errors": w["errors"],
+                                   "gateway_cpu_ms_per_1000": per_1000(["gateway"]),
+                                   "brokers_cpu_ms_per_1000": per_1000([n for n in pids if n.startswith("broker")]),
+                                   "console_bytes": consoles.bytes if consoles else 0})
+            finally:
+                if consoles:
+                    consoles.close()
+            time.sleep(1)
+            wait_for(consumers_caught_up, 120, "the consumers to catch up")
+    mean = lambda mode, key: round(sum(run[key] for run in runs[mode]) / len(runs[mode]), 1)
+    return {"consoles": CONSOLES, "streams_open_at_end_of_a_run": viewers_seen, "seconds_per_run": seconds,
+            "runs": runs, "rps_without": mean("without", "rps"), "rps_with": mean("with", "rps"),
+            "p99_ms_without": mean("without", "p99_ms"), "p99_ms_with": mean("with", "p99_ms"),
+            "gateway_cpu_ms_per_1000_without": mean("without", "gateway_cpu_ms_per_1000"),
+            "gateway_cpu_ms_per_1000_with": mean("with", "gateway_cpu_ms_per_1000"),
+            "brokers_cpu_ms_per_1000_without": mean("without", "brokers_cpu_ms_per_1000"),
+            "brokers_cpu_ms_per_1000_with": mean("with", "brokers_cpu_ms_per_1000"),
+            "rps_with_over_without": round(mean("with", "rps") / mean("without", "rps"), 3)}
+
+
+def sample_order_ids(topic, count):
+    """Order ids spread evenly over each partition of the backlog (read back with kcat at chosen offsets)."""
+    ids = []
+    per_partition = max(1, count // PARTITIONS)
+    for partition in range(PARTITIONS):
+        high = (BACKLOG - partition + PARTITIONS - 1) // PARTITIONS  # produce-bench writes round robin
+        for i in range(per_partition):
+            offset = (high - 1) * i // max(1, per_partition - 1)
+            value = output(["kcat", "-C", "-b", BROKERS, "-t", topic, "-p", str(partition), "-o", str(offset),
+                            "-c", "1", "-e", "-q", "-f", "%s"])
+            ids.append((partition, offset, json.loads(value)["order_id"]))
+    return ids
+
+
+def lookups(topic):
+    """A gateway on the backlog topic (its consumers' URLs point at the running warehouses and statistics, which
+    read another topic: the answer's shipped/counted say nothing here, the time includes asking them). Each
+    GET /orders/{id} is timed by the client on a fresh connection, the gateway's own count of reads kept."""
+    ids = sample_order_ids(topic, LOOKUPS)
+    log = VAR / "logs" / "gateway-lookup.log"
+    env = dict(ENV, POD_NAME="gateway-lookup", LISTEN=f"127.0.0.1:{LOOKUP_PORT}", KAFKA_BROKERS=BROKERS,
+               KAFKA_TOPIC=topic, KAFKA_PARTITIONS=str(PARTITIONS),
+               ORDER_URL_TEMPLATE=f"http://127.0.0.1:{str(ORDER_BASE)[:-1]}{{partition}}/submit-order",
+               REPOSITORY_URL_TEMPLATE=f"http://127.0.0.1:{str(REPOSITORY_BASE)[:-1]}{{partition}}",
+               STATISTICS_URL=f"http://127.0.0.1:{STATISTICS_PORT}")
+    with open(log, "w") as out:
+        process = subprocess.Popen([str(BIN / "gateway")], stdout=out, stderr=subprocess.STDOUT, env=env)
+    try:
+        wait_for(lambda: port_open(LOOKUP_PORT), 10, "the lookup gateway")
+        url = f"http://127.0.0.1:{LOOKUP_PORT}/orders/"
+        for _, _, order_id in ids[:5]:  # the first lookup creates the reader and fetches metadata
+            http_json(url + order_id, timeout=10)
+        times, reads, records, wrong = [], [], [], 0
+        for partition, offset, order_id in ids:
+            t0 = time.perf_counter()
+            story = http_json(url + order_id, timeout=10)
+            times.append((time.perf_counter() - t0) * 1000)
+            reads.append(story["lookup"]["reads"])
+            records.append(story["lookup"]["records"])
+            if story["placed"]["partition"] != partition or story["placed"]["offset"] != offset:
+                wrong += 1
+        times.sort()
+        rss_mb = round(status_kb(process.pid, "VmHWM") / 1024, 1)
+    finally:
+        stop_process(process)
+    return {"orders_in_topic": BACKLOG, "lookups": len(times), "wrong": wrong,
+            "p50_ms": round(nearest_rank(times, 0.5), 2), "p99_ms": round(nearest_rank(times, 0.99), 2),
+            "max_ms": round(times[-1], 2), "mean_reads": round(sum(reads) / len(reads), 2), "max_reads": max(reads),
+            "mean_records_read": round(sum(records) / len(records), 1), "gateway_rss_mb": rss_mb}
 
 # ---------------------------------------------------------------------------------------------- the run
 
@@ -421,7 +568,7 @@ def main():
                    "kafka-demo-hello", "kafka-demo-produce-bench"):
         if not (BIN / binary).exists():
             sys.exit(f"bench: {BIN / binary} is not built")
-    ports = [PORT_BASE + i for i in range(3)] + [GATEWAY_PORT, STATISTICS_PORT, HELLO_PORT, CATCHUP_PORT]
+    ports = [PORT_BASE + i for i in range(3)] + [GATEWAY_PORT, STATISTICS_PORT, HELLO_PORT, CATCHUP_PORT, LOOKUP_PORT]
     busy = [p for p in ports if port_open(p)]
     if busy:
         sys.exit(f"bench: port(s) {busy} in use: is a cluster from 'make up' running? Run 'make down' first.")
@@ -525,6 +672,11 @@ def main():
                              "max_connections_used": o["connections"]}
         print(json.dumps(result["latency"]))
 
+        # 4b. The console's cost: the pipeline with and without CONSOLES viewers, alternating.
+        step(f"Consoles: the pipeline with and without {CONSOLES} consoles open, alternating")
+        result["consoles"] = console_cost(gateway_url, {**pids, **brokers})
+        print(json.dumps({k: v for k, v in result["consoles"].items() if k != "runs"}))
+
         # 5. End to end, from the same open-loop run.
         step("End to end: open-loop records x topic offsets x repository commits")
         result["e2e"] = end_to_end(record, "order")
@@ -555,6 +707,11 @@ def main():
                              "kcat_cpu_us_per_msg": round(min(kcat_cpu_first, kcat_cpu_second) * 1e6 / BACKLOG, 2),
                              "stats_log_mb": round(log_bytes / 1e6, 1)}
         print(json.dumps(result["catchup"]))
+
+        # 8. Order tracking: orders looked up by id among the backlog's million, through a gateway on it.
+        step(f"Lookups: {LOOKUPS} orders by id among the {BACKLOG} of the backlog, GET /orders/{{id}}")
+        result["lookup"] = lookups(backlog_topic)
+        print(json.dumps(result["lookup"]))
     finally:
         step("Stopping everything the benchmark started")
         if hello is not None:
@@ -592,6 +749,9 @@ def summarise(r):
         "kcat_consume_msgs_per_s": r["catchup"]["kcat_consume_msgs_per_s"],
         "rss_mb": r["rss_mb"],
         "cpu_s_per_1000_orders": {n: v for n, v in r["cpu_s_per_1000_orders"].items() if n in SERVICES},
+        "lookup_p50_ms": r["lookup"]["p50_ms"],
+        "lookup_p99_ms": r["lookup"]["p99_ms"],
+        "pipeline_rps_with_consoles_over_without": r["consoles"]["rps_with_over_without"],
     }
     f = r["figures"]
     r["ratios"] = {
@@ -612,6 +772,8 @@ def summarise(r):
         {"target": "statistics <= 30 MB RSS while catching up the backlog", "value": r["catchup"]["stats_rss_mb"],
          "met": r["catchup"]["stats_rss_mb"] <= 30},
         {"target": "pipeline errors = 0", "value": f["pipeline_errors"], "met": f["pipeline_errors"] == 0},
+        {"target": f"an order looked up among {r['lookup']['orders_in_topic']:,} in Kafka in < 50 ms (p99)",
+         "value": f["lookup_p99_ms"], "met": f["lookup_p99_ms"] < 50 and r["lookup"]["wrong"] == 0},
     ]
 
 
@@ -646,6 +808,16 @@ def report(r):
         f"| kcat_consume_msgs_per_s (same backlog, faster of two) | {f['kcat_consume_msgs_per_s']} |",
         f"| CPU µs per record: statistics catching up / kcat | {r['catchup']['stats_cpu_us_per_msg']} / "
         f"{r['catchup']['kcat_cpu_us_per_msg']} |",
+        f"| GET /orders/{{id}} among {r['lookup']['orders_in_topic']:,} orders ({r['lookup']['lookups']} lookups): "
+        f"p50 / p99 / max ms | {f['lookup_p50_ms']} / {f['lookup_p99_ms']} / {r['lookup']['max_ms']} "
+        f"({r['lookup']['mean_reads']} reads, {r['lookup']['mean_records_read']} records on average) |",
+        f"| pipeline rps without / with {r['consoles']['consoles']} consoles open (alternating, "
+        f"{len(r['consoles']['runs']['with'])} runs each of {r['consoles']['seconds_per_run']} s); p99 ms | "
+        f"{r['consoles']['rps_without']:.0f} / {r['consoles']['rps_with']:.0f} "
+        f"({r['consoles']['rps_with_over_without']}); {r['consoles']['p99_ms_without']} / {r['consoles']['p99_ms_with']} |",
+        f"| CPU ms per 1,000 requests without / with the consoles: gateway; brokers | "
+        f"{r['consoles']['gateway_cpu_ms_per_1000_without']} / {r['consoles']['gateway_cpu_ms_per_1000_with']}; "
+        f"{r['consoles']['brokers_cpu_ms_per_1000_without']} / {r['consoles']['brokers_cpu_ms_per_1000_with']} |",
         "",
         "| ratio | value |",
         "|---|---|",

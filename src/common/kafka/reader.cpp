@@ -3,6 +3,11 @@
 #include "common/kafka/errors.hpp"
 
 namespace kd::kafka {
+namespace {
+
+constexpr std::chrono::milliseconds kWakeEvery{10};
+
+}  // namespace
 
 Result<std::unique_ptr<TopicReader>> TopicReader::create(const ReaderOptions& options) {
   std::unique_ptr<TopicReader> reader(new TopicReader());
@@ -102,8 +107,17 @@ Result<std::vector<StoredRecord>> TopicReader::read(int partition, std::int64_t 
                                             " within " + std::to_string(options_.timeout.count()) + " ms");
       break;
     }
-    std::unique_ptr<RdKafka::Message> message(handle_->consume(static_cast<int>(left.count())));
-    if (!message || message->err() == RdKafka::ERR__TIMED_OUT) continue;
+    std::unique_ptr<RdKafka::Message> message(
+        handle_->consume(static_cast<int>(std::min<std::chrono::milliseconds>(left, kWakeEvery).count())));
+    if (!message || message->err() == RdKafka::ERR__TIMED_OUT) {
+      // librdkafka 2.0.2 starts fetching a newly assigned partition when its broker thread next wakes up,
+      // which can be a second later (lookups measured 1-3 s in 1 of 5). A request through that thread wakes
+      // it: the watermarks, as the consumer loop does (kafka/consumer.cpp).
+      std::int64_t low = 0;
+      std::int64_t high = 0;
+      handle_->query_watermark_offsets(options_.topic, partition, &low, &high, 1000);
+      continue;
+    }
     if (message->err() != RdKafka::ERR_NO_ERROR) {
       // Out of range: the records from `offset` on were deleted (retention) after the watermarks were read.
       if (message->err() == RdKafka::ERR__AUTO_OFFSET_RESET ||
