@@ -219,8 +219,7 @@ def registered_names(src: str, bin_dir: str) -> dict[str, set[str]]:
     """Per service, the metric names src/ registers whose name string is compiled into that service's binary.
 
     kd_common is a static library: a binary holds only the code it uses, so a name from src/common counts for the
-    services that link its registration (the consumers' lag, not the gateway's), and a name only in sources not
-    yet built counts for none."""
+    services that link its registration, and a name only in sources not yet built counts for none."""
     names: dict[str, str] = {}  # name -> kind
     for path in glob.glob(os.path.join(src, "**", "*.cpp"), recursive=True):
         with open(path, encoding="utf-8", errors="replace") as f:
@@ -470,7 +469,7 @@ def main() -> int:
         registered = registered_names(args.src, args.bin)
         # The check must refuse what it exists to refuse: a name nobody exports, a real one under the wrong job.
         probe = [("self-test", m, jobs_selected(l)) for m, l in selectors(
-            'sum(rate(orders_revenue_total{job="statistics"}[5m])) + max(kafka_consumer_lag{job="gateway"})'
+            'sum(rate(orders_revenue_total{job="statistics"}[5m])) + max(orders_shipped_total{job="gateway"})'
             ' + sum(rate(http_requests_total{job="order"}[5m]))')]
         refused, _ = unknown_names(probe, exported, registered)
         if len(refused) != 2:
