@@ -23,6 +23,7 @@ struct SecuritySettings {
   std::string sasl_username;
   std::string sasl_password_file;  // e.g. a mounted Kubernetes Secret
 
+  bool operator==(const SecuritySettings&) const = default;
   bool uses_tls() const { return protocol == "ssl" || protocol == "sasl_ssl"; }
   bool uses_sasl() const { return protocol == "sasl_plaintext" || protocol == "sasl_ssl"; }
 };

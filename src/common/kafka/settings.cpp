@@ -68,15 +68,9 @@ void bind_client_options(CLI::App& app, KafkaSettings& kafka) {
 }
 
 Status apply_security(KafkaSettings& kafka) {
-  const SecuritySettings defaults;
-  const auto& given = kafka.security;
-  const bool any_given = given.protocol != defaults.protocol || !given.ca_file.empty() ||
-                         !given.cert_file.empty() || !given.key_file.empty() ||
-                         !given.key_password_file.empty() || !given.sasl_mechanism.empty() ||
-                         !given.sasl_username.empty() || !given.sasl_password_file.empty();
   // Untouched, they leave the extra properties alone: a cluster set up through KAFKA_PROPERTIES still works.
-  if (!any_given) return Ok{};
-  auto secured = security_properties(given);
+  if (kafka.security == SecuritySettings{}) return Ok{};
+  auto secured = security_properties(kafka.security);
   if (!secured) return secured.error();
   for (const auto& [key, value] : kafka.properties) {
     if (is_security_property(key)) {
