@@ -84,6 +84,24 @@ TEST(OrderService, AnswersServiceUnavailableWithinTheDeliveryTimeoutWhenKafkaIsD
   EXPECT_EQ(call(http::verb::get, order->port(), "/readyz").status, 503u);
 }
 
+// With Kafka unreachable at start, the instance still answers its probes at once (Kubernetes' liveness probe,
+// a readiness that says why), instead of after its first warm-up and id read have each waited out the
+// delivery timeout (10 s with the default 5 s).
+TEST(OrderService, ServesItsProbesSoonAfterStartWhenKafkaIsDown) {
+  auto config = order_config("order", 0);
+  config.kafka.brokers = "127.0.0.1:1";  // nothing listens there
+  config.producer.delivery_timeout = 5000ms;
+  const auto begin = std::chrono::steady_clock::now();
+  Running<order::Service> order(config);
+  const auto took = std::chrono::steady_clock::now() - begin;
+  ASSERT_TRUE(order.ok()) << order.error();
+  EXPECT_LT(took, 4s);
+  EXPECT_EQ(call(http::verb::get, order->port(), "/healthz").status, 200u);
+  const auto ready = call(http::verb::get, order->port(), "/readyz");
+  EXPECT_EQ(ready.status, 503u);
+  EXPECT_NE(ready.body.find("no Kafka broker reachable"), std::string::npos) << ready.body;
+}
+
 // Issue 11: an idempotent producer that fails fatally fails every later write. The instance must say so
 // (not ready, with the reason), answer 503 at once, and stop with a failure so that it is started again.
 TEST(OrderService, AFatalProducerErrorMakesItNotReadyAnswer503AndStopWithAFailure) {
