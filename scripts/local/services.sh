@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
-# Runs the whole topology on this machine as the seed runs it in Kubernetes: gateway, order-0..2,
-# repository-0..2 and statistics, each a process whose POD_NAME gives its partition.
+# Runs the whole topology on this machine as the seed runs it in Kubernetes: gateway, order-N and
+# repository-N for each region N, and statistics, each a process whose POD_NAME gives its partition.
 #
-#   services.sh start [NAME…]  create the topics (idempotently), start all eight (or those named), wait
-#                              until each is ready
+#   services.sh start [NAME…]  create the topics (idempotently; an existing topic with fewer partitions than
+#                              regions is grown, one with more is refused), start every service (or those
+#                              named) not yet running, wait until each is ready
 #   services.sh stop [NAME…]   SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period
 #   services.sh kill NAME…     SIGKILL, no grace (fault tests); `start NAME` brings it back
 #   services.sh status         one line per service
 #
-# Env (defaults in brackets): KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
+# Growing a running shop: `REGIONS=<more names> services.sh start` adds the topic's partitions and starts the
+# new order and repository instances; the gateway and statistics take up the new partitions by themselves.
+#
+# Env (defaults in brackets): REGIONS [陕北,关中,陕南], the regions' names in partition order: their number is
+# the number of partitions and of order and repository instances (1 to 10 here: order-N listens on
+# KD_ORDER_PORT_BASE + N); KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
 # KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT,
 # KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env];
 # KD_KAFKA_SECURITY [plaintext], or sasl_ssl or mtls to use the cluster's secured listeners (security.sh).
@@ -25,18 +31,19 @@ gateway_port="$KD_GATEWAY_PORT"
 order_base="$KD_ORDER_PORT_BASE"
 repository_base="$KD_REPOSITORY_PORT_BASE"
 statistics_port="$KD_STATISTICS_PORT"
-partitions=3
+regions="${REGIONS:-陕北,关中,陕南}"
 logs="$var/logs"
 run="$var/run"
 state="$var/state"
 source "$here/security.sh"
 
-# Start order matters: consumers first (they wait for records), then the writers, then the front door.
-services=(statistics repository-0 repository-1 repository-2 order-0 order-1 order-2 gateway)
-
 die() { echo "services: $*" >&2; exit 1; }
 [[ "$order_base" == *0 ]] || die "KD_ORDER_PORT_BASE must end in 0 (order-N listens on base + N)"
 [[ "$repository_base" == *0 ]] || die "KD_REPOSITORY_PORT_BASE must end in 0 (repository-N listens on base + N)"
+IFS=',' read -r -a region_names <<<"$regions"
+partitions=${#region_names[@]}
+((partitions >= 1 && partitions <= 10)) ||
+  die "REGIONS names $partitions regions; here 1 to 10 (order-N listens on KD_ORDER_PORT_BASE + N)"
 
 port_of() {
   case "$1" in
@@ -53,6 +60,20 @@ pid_of() {
   pid="$(cat "$file")"
   if kill -0 "$pid" 2>/dev/null; then echo "$pid"; fi
 }
+
+# Every instance of a kind: one per region, and any other still running (started with more regions).
+instances() {
+  local kind="$1" n file
+  {
+    for ((n = 0; n < partitions; n++)); do echo "$kind-$n"; done
+    for file in "$run/$kind"-*.pid; do
+      if [[ -e "$file" && -n "$(pid_of "$(basename "$file" .pid)")" ]]; then basename "$file" .pid; fi
+    done
+  } | sort -t- -k2,2n -u
+}
+
+# Start order matters: consumers first (they wait for records), then the writers, then the front door.
+mapfile -t services < <(echo statistics; instances repository; instances order; echo gateway)
 
 launch() {
   local name="$1" port binary
@@ -74,7 +95,7 @@ launch() {
   fi
   # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
   setsid nohup env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
-    KAFKA_PARTITIONS="$partitions" STATE_DIR="$state" \
+    KAFKA_PARTITIONS="$partitions" REGIONS="$regions" STATE_DIR="$state" \
     "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
 }
@@ -100,7 +121,10 @@ start() {
   ((${#names[@]})) || names=("${services[@]}")
   for name in "${names[@]}"; do known "$name"; done
   mkdir -p "$logs" "$run" "$state"
-  env "${kafka_security_env[@]}" "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" create-topic
+  # REGIONS is the shop's wish: a topic with fewer partitions gets the missing ones (Kafka can add
+  # partitions, never remove them, so one with more is refused, and nothing starts).
+  env "${kafka_security_env[@]}" "$bin/kafka-demo-admin" --brokers "$brokers" --topic "$topic" --partitions "$partitions" \
+    create-topic --grow
   for name in "${names[@]}"; do launch "$name"; done
   for name in "${names[@]}"; do wait_ready "$name"; done
   if (($# == 0)); then
@@ -113,7 +137,8 @@ start() {
 }
 
 stop() {
-  local -a order=(gateway order-0 order-1 order-2 repository-0 repository-1 repository-2 statistics) names=()
+  local -a order names=()
+  mapfile -t order < <(echo gateway; instances order; instances repository; echo statistics)
   for name in "${order[@]}"; do
     if (($# == 0)) || [[ " $* " == *" $name "* ]]; then names+=("$name"); fi
   done

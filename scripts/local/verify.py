@@ -129,7 +129,7 @@ def main():
     parser.add_argument("--responses", required=True, type=Path, help="scenario.sh output")
     parser.add_argument("--logs", required=True, type=Path, help="directory of <service>.log files")
     parser.add_argument("--stats-url", required=True, help="statistics' GET /stats, e.g. http://127.0.0.1:8090/stats")
-    parser.add_argument("--partitions", type=int, default=3)
+    parser.add_argument("--partitions", type=int, default=3, help="regions: order-N, repository-N for N below it")
     parser.add_argument("--timeout", type=float, default=30, help="seconds to wait for consumers to log")
     parser.add_argument("--exact-stats", action="store_true",
                         help="the topic held only these orders: /stats must equal their sums exactly")
@@ -159,6 +159,10 @@ def main():
         print("统计 /stats: " + ", ".join(
             f"{r['region']}(分区{r['partition']}) {r['orders']} 单 {r['revenue']} 元" for r in stats["regions"]))
         if args.exact_stats:
+            shown = sorted(r["partition"] for r in stats["regions"])
+            if shown != list(range(args.partitions)):
+                stats_ok = False
+                print(f"❌ statistics shows partitions {shown}, expected 0 to {args.partitions - 1}")
             for region in stats["regions"]:
                 mine = [o for p, s, o in orders if p == region["partition"] and s == 200 and o]
                 want = (len(mine), sum(o["money"] for o in mine))

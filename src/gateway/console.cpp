@@ -30,10 +30,13 @@ std::int64_t unix_ms() {
 
 }  // namespace
 
-Console::Console(asio::io_context& io, const KafkaSettings& kafka, const Peers& peers)
+Console::Console(asio::io_context& io, const KafkaSettings& kafka, const kafka::PartitionWatch& watch,
+                 const Peers& peers)
     : io_(io),
       kafka_(kafka),
+      watch_(watch),
       peers_(peers),
+      partitions_(kafka.partitions),
       client_(io, {.connect_timeout = 300ms, .request_timeout = 2000ms, .max_idle_per_host = 4}),
       view_(kafka.partitions, kFeedSize),
       fanout_(kMaxQueued),
@@ -88,14 +91,16 @@ void Console::activate() {
   if (active_) return;
   active_ = true;
   const auto generation = ++generation_;
-  view_ = ShopView(kafka_.partitions, kFeedSize);
+  const int partitions = peers_.cover(watch_.serving(kafka_.partitions));
+  partitions_ = partitions;
+  view_ = ShopView(partitions, kFeedSize);
   {
     std::lock_guard lock(inbox_.mutex);
     inbox_.records.clear();
     inbox_.per_second.clear();
   }
   asio::co_spawn(io_, tick(generation), asio::detached);
-  for (int partition = 0; partition < kafka_.partitions; ++partition) {
+  for (int partition = 0; partition < partitions; ++partition) {
     asio::co_spawn(io_,
                    poll(generation, "order-" + std::to_string(partition), peers_.order[partition], partition,
                         false, false),
@@ -150,6 +155,14 @@ asio::awaitable<void> Console::tick(std::uint64_t generation) {
     if (fanout_.viewers() == 0 && std::chrono::steady_clock::now() - idle_since_ > kLinger) {
       active_ = false;
       log::info("console idle: no viewers");
+      break;
+    }
+    // A region added while watching: over again with every partition, and a snapshot that replaces what
+    // each viewer shows.
+    if (peers_.cover(watch_.serving(kafka_.partitions)) > partitions_) {
+      active_ = false;
+      activate();
+      fanout_.publish(make_event("snapshot", view_.snapshot(unix_ms())));
       break;
     }
     std::vector<PlacedRecord> records;
@@ -209,6 +222,7 @@ asio::awaitable<void> Console::poll(std::uint64_t generation, std::string instan
 // waits for Kafka.
 void Console::tail(std::stop_token stop) {
   std::unique_ptr<kafka::Consumer> consumer;
+  int assigned = 0;  // partitions the consumer reads
   while (!stop.stop_requested()) {
     if (!active_) {
       if (consumer) {
@@ -235,15 +249,20 @@ void Console::tail(std::stop_token stop) {
         continue;
       }
       consumer = std::move(*created);
+      assigned = 0;
+    }
+    // The partitions shown: all of them at first, and those of a region added while watching.
+    if (const int shown = partitions_; shown > assigned) {
       kafka::Positions start;
-      for (int partition = 0; partition < kafka_.partitions; ++partition)
+      for (int partition = assigned; partition < shown; ++partition)
         start[partition] = RD_KAFKA_OFFSET_TAIL(static_cast<std::int64_t>(kFeedSize));
-      if (auto status = consumer->assign(start); !status) {
+      if (auto status = assigned == 0 ? consumer->assign(start) : consumer->add(start); !status) {
         log::warn("console cannot read the topic", {{"error", status.error().message}});
         consumer.reset();
         std::this_thread::sleep_for(1s);
         continue;
       }
+      assigned = shown;
     }
     const auto batch = consumer->poll(1000, 100ms);
     if (batch.empty()) continue;
@@ -254,9 +273,9 @@ void Console::tail(std::stop_token stop) {
     const std::size_t first_shown = batch.size() > kFeedSize ? batch.size() - kFeedSize : 0;
     for (std::size_t i = 0; i < batch.size(); ++i) {
       const kafka::Record record = batch[i];
-      if (record.partition >= kafka_.partitions) continue;
+      if (record.partition >= assigned) continue;
       auto& counts = per_second[record.timestamp_ms / 1000];
-      counts.resize(static_cast<std::size_t>(kafka_.partitions), 0);
+      counts.resize(static_cast<std::size_t>(assigned), 0);
       ++counts[static_cast<std::size_t>(record.partition)];
       if (i < first_shown) continue;
       if (auto order = parse_order(record.value)) {

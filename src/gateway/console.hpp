@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "common/http/server.hpp"
+#include "common/kafka/partition_watch.hpp"
 #include "common/kafka/settings.hpp"
 #include "common/metrics.hpp"
 #include "gateway/fanout.hpp"
@@ -24,7 +25,10 @@ namespace kd::gateway {
 
 class Console {
  public:
-  Console(asio::io_context& io, const KafkaSettings& kafka, const Peers& peers);
+  // `watch` (which must outlive this) says how many partitions there are now: a region added while someone
+  // watches starts the console over with every partition.
+  Console(asio::io_context& io, const KafkaSettings& kafka, const kafka::PartitionWatch& watch,
+          const Peers& peers);
   ~Console();
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
@@ -51,7 +55,9 @@ class Console {
 
   asio::io_context& io_;
   KafkaSettings kafka_;
+  const kafka::PartitionWatch& watch_;
   Peers peers_;
+  std::atomic<int> partitions_;  // shown since the last activation; read by the tail reader
   HttpClient client_;  // short timeouts: an instance that is down shows as down, it does not hold the polls
   ShopView view_;
   Fanout fanout_;

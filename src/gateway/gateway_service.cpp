@@ -12,6 +12,7 @@ void Config::bind_options(CLI::App& app) {
   bind_common_options(app, common);
   bind_server_options(app, http, local_listen(local_ports::kGateway));
   kafka::bind_client_options(app, kafka);
+  kafka::bind_partition_watch_options(app, partition_refresh);
   bind_peer_options(app, peers);
   app.add_option_function<int>(
          "--order-timeout-ms", [this](int ms) { client.request_timeout = std::chrono::milliseconds(ms); },
@@ -34,20 +35,28 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   if (!peers) return peers.error();
   const auto node = config.snowflake_node >= 0 ? static_cast<std::uint16_t>(config.snowflake_node)
                                                : node_from_hostname(current_hostname());
-  std::unique_ptr<Service> service(new Service(io, config, std::move(*peers), node));
-  auto tracking = OrderTracking::create(io, config.kafka, service->peers_);
+  auto watch = kafka::PartitionWatch::start({.brokers = config.kafka.brokers,
+                                             .topic = config.kafka.topic,
+                                             .client_id = "gateway-partitions",
+                                             .extra = config.kafka.properties,
+                                             .interval = config.partition_refresh});
+  if (!watch) return watch.error();
+  std::unique_ptr<Service> service(new Service(io, config, std::move(*peers), node, std::move(*watch)));
+  auto tracking = OrderTracking::create(io, config.kafka, *service->watch_, service->peers_);
   if (!tracking) return tracking.error();
   service->tracking_ = std::move(*tracking);
   return service;
 }
 
-Service::Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node)
+Service::Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node,
+                 std::unique_ptr<kafka::PartitionWatch> watch)
     : config_(config),
+      watch_(std::move(watch)),
       peers_(std::move(peers)),
       factory_(node),
       client_(io, config.client),
       server_(io, config.http),
-      console_(io, config.kafka, peers_) {
+      console_(io, config.kafka, *watch_, peers_) {
   add_probe_routes(server_, kName, always_ready);
   server_.route(http::verb::post, "/submit-order",
                 [this](HttpRequest request) { return submit_order(std::move(request)); });
@@ -83,8 +92,10 @@ HttpResponse order_instance_failed(int partition, const UserId& user_id, const E
                             http_status(error.code));
 }
 
+int Service::accepted_partitions() { return peers_.cover(watch_->serving(config_.kafka.partitions)); }
+
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
-  auto partition = requested_partition(request, config_.kafka.partitions);
+  auto partition = requested_partition(request, accepted_partitions());
   if (!partition) co_return HttpResponse::from_error(partition.error());
   const Url& url = peers_.order[*partition];
   const OrderRequest order = factory_.make();

@@ -11,6 +11,7 @@
 #include "common/config.hpp"
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/kafka/partition_watch.hpp"
 #include "common/kafka/settings.hpp"
 #include "gateway/console.hpp"
 #include "gateway/order_form.hpp"
@@ -23,7 +24,10 @@ struct Config {
   CommonSettings common;
   HttpServerOptions http;
   HttpClientOptions client;
-  KafkaSettings kafka;  // partitions; where orders are looked up
+  // Where orders are looked up; kafka.partitions is the count accepted until Kafka's metadata shows more (a
+  // region added while running, read every partition_refresh).
+  KafkaSettings kafka;
+  std::chrono::milliseconds partition_refresh = kafka::kDefaultPartitionRefresh;
   PeerSettings peers;
   int snowflake_node = -1;  // -1: from the host name
 
@@ -46,10 +50,15 @@ class Service {
   std::uint16_t port() const { return server_.port(); }
 
  private:
-  Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node);
+  Service(asio::io_context& io, const Config& config, Peers peers, std::uint16_t node,
+          std::unique_ptr<kafka::PartitionWatch> watch);
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
+  // The partitions accepted now: the configured count, or more once Kafka's metadata shows more, with their
+  // instances' URLs made on the way.
+  int accepted_partitions();
 
   Config config_;
+  std::unique_ptr<kafka::PartitionWatch> watch_;  // before what reads it: the tracking and the console
   Peers peers_;
   OrderRequestFactory factory_;
   HttpClient client_;

@@ -5,12 +5,15 @@
 namespace kd::gateway {
 
 Result<std::unique_ptr<OrderTracking>> OrderTracking::create(asio::io_context& io, const KafkaSettings& kafka,
+                                                             const kafka::PartitionWatch& watch,
                                                              const Peers& peers) {
-  return std::unique_ptr<OrderTracking>(new OrderTracking(io, kafka, peers));
+  return std::unique_ptr<OrderTracking>(new OrderTracking(io, kafka, watch, peers));
 }
 
-OrderTracking::OrderTracking(asio::io_context& io, const KafkaSettings& kafka, const Peers& peers)
+OrderTracking::OrderTracking(asio::io_context& io, const KafkaSettings& kafka,
+                             const kafka::PartitionWatch& watch, const Peers& peers)
     : kafka_(kafka),
+      watch_(watch),
       peers_(peers),
       client_(io, {.connect_timeout = std::chrono::milliseconds(500),
                    .request_timeout = std::chrono::milliseconds(2000)}) {}
@@ -37,7 +40,7 @@ Result<Located> OrderTracking::locate_now(std::int64_t order_id) {
     if (!reader) return reader.error();
     reader_ = std::move(*reader);
   }
-  return locate_order(*reader_, order_id, kafka_.partitions);
+  return locate_order(*reader_, order_id, watch_.serving(kafka_.partitions));
 }
 
 asio::awaitable<StageAnswer> OrderTracking::ask(std::string by, const Url& url, int partition,
@@ -69,8 +72,12 @@ asio::awaitable<HttpResponse> OrderTracking::answer(HttpRequest request) {
     log::warn("order lookup failed", {{"order_id", *order_id}, {"error", located.error().message}});
     co_return HttpResponse::from_error(located.error());
   }
-  if (!located->placement) co_return HttpResponse::from_error(order_not_found(*order_id, kafka_.partitions));
+  const int partitions = peers_.cover(watch_.serving(kafka_.partitions));
+  if (!located->placement) co_return HttpResponse::from_error(order_not_found(*order_id, partitions));
   const Placement& placed = *located->placement;
+  if (placed.partition >= partitions) {  // a partition whose warehouse URL the template cannot make
+    co_return HttpResponse::from_error(order_not_found(*order_id, partitions));
+  }
   const auto shipped = co_await ask("repository-" + std::to_string(placed.partition),
                                     peers_.repository[placed.partition], placed.partition, placed.offset);
   const auto counted = co_await ask("statistics", peers_.statistics, placed.partition, placed.offset);

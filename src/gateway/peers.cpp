@@ -1,5 +1,7 @@
 #include "gateway/peers.hpp"
 
+#include <algorithm>
+
 namespace kd::gateway {
 
 void bind_peer_options(CLI::App& app, PeerSettings& peers) {
@@ -19,6 +21,7 @@ void bind_peer_options(CLI::App& app, PeerSettings& peers) {
 
 Result<Peers> Peers::resolve(const PeerSettings& settings, int partitions) {
   Peers peers;
+  peers.settings_ = settings;
   for (int partition = 0; partition < partitions; ++partition) {
     auto order = Url::parse(partition_url(settings.order, partition));
     if (!order) return make_error(Errc::config, "--order-url: " + order.error().message);
@@ -31,6 +34,18 @@ Result<Peers> Peers::resolve(const PeerSettings& settings, int partitions) {
   if (!statistics) return make_error(Errc::config, "--statistics-url: " + statistics.error().message);
   peers.statistics = std::move(*statistics);
   return peers;
+}
+
+int Peers::cover(int partitions) {
+  while (static_cast<int>(order.size()) < partitions) {
+    const int partition = static_cast<int>(order.size());
+    auto order_url = Url::parse(partition_url(settings_.order, partition));
+    auto repository_url = Url::parse(partition_url(settings_.repository, partition));
+    if (!order_url || !repository_url) break;
+    order.push_back(std::move(*order_url));
+    repository.push_back(std::move(*repository_url));
+  }
+  return std::min(partitions, static_cast<int>(order.size()));
 }
 
 std::string partition_url(std::string_view url_template, int partition) {

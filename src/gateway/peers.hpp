@@ -33,6 +33,13 @@ struct Peers {
 
   // Errors: config, naming the setting.
   static Result<Peers> resolve(const PeerSettings& settings, int partitions);
+  // Adds the instances of partitions below `partitions` not yet here (regions added while running); returns
+  // how many partitions have them: fewer only where a template does not fit the number (the local
+  // "810{partition}" beyond 9).
+  int cover(int partitions);
+
+ private:
+  PeerSettings settings_;
 };
 
 // A URL template for a partition: every "{partition}" is replaced.

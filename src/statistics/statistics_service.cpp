@@ -18,6 +18,7 @@ void Config::bind_options(CLI::App& app) {
          "How often figures and positions are saved together (default 200)")
       ->envname("CHECKPOINT_INTERVAL_MS")
       ->check(CLI::Range(0, 60'000));
+  kafka::bind_partition_watch_options(app, partition_refresh);
 }
 
 Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Config& config) {
@@ -27,24 +28,27 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
   std::vector<int> partitions;
   for (int partition = 0; partition < config.kafka.partitions; ++partition) partitions.push_back(partition);
   // Figures without saved state start at zero, so their partitions are read from the beginning: the
-  // group's committed offsets are for lag monitoring only and never decide where counting starts.
+  // group's committed offsets are for lag monitoring only and never decide where counting starts. The same
+  // holds for partitions added to the topic while running (new regions), which the loop takes up itself.
   auto loop =
       consumer::ConsumerLoop::create(config.kafka, config.consumer,
                                      {.client_id = "statistics",
                                       .state_name = "statistics-" + config.kafka.topic,
                                       .partitions = std::move(partitions),
+                                      .follow_topic = true,
+                                      .partition_refresh = config.partition_refresh,
                                       .save_interval = config.checkpoint_interval,
-                                      .after_batch =
-                                          [service = service.get()] {
-                                            service->stats_json_.set(service->figures_.to_json(
-                                                service->regions_, service->config_.kafka.partitions));
-                                          }},
+                                      .after_batch = [service = service.get()] { service->publish_stats(); }},
                                      service->figures_);
   if (!loop) return loop.error();
   service->loop_ = std::move(*loop);
   consumer::add_progress_routes(service->server_, *service->loop_);
-  service->stats_json_.set(service->figures_.to_json(service->regions_, config.kafka.partitions));
+  service->publish_stats();
   return service;
+}
+
+void Service::publish_stats() {
+  stats_json_.set(figures_.to_json(regions_, std::max(config_.kafka.partitions, loop_->partition_count())));
 }
 
 Service::Service(asio::io_context& io, const Config& config, RegionNames regions)
@@ -57,7 +61,7 @@ Service::Service(asio::io_context& io, const Config& config, RegionNames regions
 
 Status Service::start() {
   if (auto status = server_.start(); !status) return status;
-  log::info("statistics started", {{"partitions", config_.kafka.partitions},
+  log::info("statistics started", {{"partitions", loop_->partition_count()},
                                    {"topic", config_.kafka.topic},
                                    {"counted_orders", figures_.total().orders},
                                    {"port", server_.port()}});

@@ -22,6 +22,7 @@ struct Config {
   std::string regions{kDefaultRegions};
   // Figures carry no side effect, so they are saved on a timer, not per batch.
   std::chrono::milliseconds checkpoint_interval{200};
+  std::chrono::milliseconds partition_refresh = kafka::kDefaultPartitionRefresh;
 
   void bind_options(CLI::App& app);
 };
@@ -38,6 +39,8 @@ class Service {
 
  private:
   Service(asio::io_context& io, const Config& config, RegionNames regions);
+  // GET /stats' answer from the figures, for every partition the loop reads (on the consumer thread).
+  void publish_stats();
 
   Config config_;
   RegionNames regions_;

@@ -15,9 +15,15 @@ A scenario fails on any order lost or counted twice, on any stored order nobody 
 on any order answered "not written" that was written, and on its own expectations (a bounded answer while
 Kafka is down, no 200 then, quick 502s for a dead order instance, ...).
 
-  chaos.py [--short] [--only NAME ...] [--keep]
+  chaos.py [--short] [--only NAME ...] [--keep] [--reuse-cluster]
 
-Env: KD_BIN (built binaries, default build/release/bin), KD_VAR (default build/chaos-var).
+`grow` is not a fault but an operation under load: the shop grows from three regions to five (the topic's
+partitions, then new order and repository instances), and the gateway and statistics take up the new
+partitions without a restart. `--reuse-cluster` runs scenarios that leave the brokers alone on the cluster
+at KD_BROKERS (the test fixture's) instead of starting one.
+
+Env: KD_BIN (built binaries, default build/release/bin), KD_VAR (default build/chaos-var), KD_BROKERS (with
+--reuse-cluster).
 """
 
 import argparse
@@ -31,12 +37,14 @@ import struct
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 REPO = pathlib.Path(__file__).resolve().parents[2]
 CLUSTER = REPO / "scripts/kafka/cluster.sh"
 SERVICES = REPO / "scripts/local/services.sh"
-PARTITIONS = 3
+REGIONS = "陕北,关中,陕南"
+GROWN_REGIONS = "陕北,关中,陕南,西安,宝鸡"
 
 # Ports of their own, so a chaos run never meets `make up`, the test fixture or a benchmark; all below
 # the ephemeral range (32768+), where an outgoing connection could hold one at the wrong moment.
@@ -53,7 +61,7 @@ PORTS = {
         "KD_STATISTICS_PORT": 21090,
     }.items()
 }
-BROKERS = ",".join(f"127.0.0.1:{int(PORTS['KD_KAFKA_PORT_BASE']) + n}" for n in range(3))
+BROKERS = ",".join(f"127.0.0.1:{int(PORTS['KD_KAFKA_PORT_BASE']) + n}" for n in range(3))  # or KD_BROKERS
 # The order service's delivery timeout (its default), and how late past it an answer may come.
 DELIVERY_TIMEOUT_S = 5.0
 ANSWER_BOUND_S = DELIVERY_TIMEOUT_S + 1.5
@@ -70,14 +78,28 @@ class Topology:
         self.var = pathlib.Path(var)
         self.bin = pathlib.Path(bin_dir)
         self.topic = None
+        self.regions = REGIONS
         self.env = dict(os.environ, KD_VAR=str(self.var), KD_BIN=str(self.bin), KD_BROKERS=BROKERS, **PORTS)
 
-    def run(self, script, *args, check=True):
-        env = dict(self.env, KD_TOPIC=self.topic or "order")
+    @property
+    def partitions(self):
+        return len(self.regions.split(","))
+
+    def run(self, script, *args, check=True, regions=None):
+        env = dict(self.env, KD_TOPIC=self.topic or "order", REGIONS=regions or self.regions)
         done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True)
         if check and done.returncode != 0:
             raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
-        return done.stdout
+        return done.stdout if check else done
+
+    def admin(self, *args):
+        """kafka-demo-admin on the scenario's topic; the finished process, whatever its exit status."""
+        return subprocess.run([str(self.bin / "kafka-demo-admin"), "--brokers", BROKERS, "--topic", self.topic, *args],
+                              capture_output=True, text=True, timeout=60)
+
+    def pid(self, service):
+        path = self.var / "run" / f"{service}.pid"
+        return path.read_text().strip() if path.exists() else None
 
     def cluster(self, *args):
         return self.run(CLUSTER, *args)
@@ -108,13 +130,13 @@ class Load:
     """kafka-demo-load in open loop: requests start on a fixed schedule whatever the answers do, so a
     stall shows as latency instead of as fewer requests."""
 
-    def __init__(self, topology, name, rate, duration_s, timeout_ms=15000):
+    def __init__(self, topology, name, rate, duration_s, timeout_ms=15000, partitions=None):
         self.rate = rate
         self.record = topology.var / f"{name}.load.jsonl"
         command = [
             str(topology.bin / "kafka-demo-load"),
             "--url", topology.url("gateway", "/submit-order"),
-            "--partitions", str(PARTITIONS),
+            "--partitions", str(partitions or topology.partitions),
             "--rate", str(rate),
             "--duration", f"{duration_s}s",
             "--warmup", "0s",  # every request is accounted for: warm-up requests would be phantoms
@@ -198,7 +220,7 @@ def settle(topology, topic, deadline_s=90):
     while True:
         try:
             behind = []
-            for p in range(PARTITIONS):
+            for p in range(topology.partitions):
                 shipments = topology.get_json(f"repository-{p}", "/shipments")
                 if (shipments.get("next_offset") or 0) < ends[p]:
                     behind.append(f"repository-{p}")
@@ -257,7 +279,7 @@ def reconcile(name, topology, answers, records, poison=0):
                          if i not in acked and (i in unknown_ids or copies[0][1]["user_id"] in unknown_users))
 
     states = {p: read_warehouse_state(topology.state_dir() / f"repository-{topology.topic}-{p}.db")
-              for p in range(PARTITIONS)}
+              for p in range(topology.partitions)}
     shipped_by = {p: ids for p, (ids, _) in states.items()}
     shipped_all = collections.Counter(i for ids in shipped_by.values() for i in ids)
     # Shipped twice: an id twice in the windows, or more shipments counted than distinct orders held.
@@ -268,6 +290,9 @@ def reconcile(name, topology, answers, records, poison=0):
     stats = topology.get_json("statistics", "/stats")
     counted = stats["total"]["orders"]
     count_lost = count_duplicated = 0
+    shown = sorted(region["partition"] for region in stats["regions"])
+    if shown != list(range(topology.partitions)):
+        problems.append(f"statistics shows partitions {shown}, the topic has {topology.partitions}")
     for region in stats["regions"]:
         p = region["partition"]
         orders = [copies[0][1] for copies in stored.values() if copies[0][0] == p]
@@ -472,12 +497,67 @@ def poison(topology, scale, rate):
     load.sleep_until(4 * scale)
     bad = ["this is not an order", '{"money":5}', '{"time":1,"user_id":"1","money":"lots","order_id":"7"}']
     for n, value in enumerate(bad):
-        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", topology.topic, "-p", str(n % PARTITIONS)],
+        subprocess.run(["kcat", "-P", "-b", BROKERS, "-t", topology.topic, "-p", str(n % topology.partitions)],
                        input=value, text=True, check=True, timeout=30)
     log(f"wrote {len(bad)} poison records straight to the topic")
     _, answers = load.finish()
     problems = []
     return answers, problems, len(bad)
+
+
+def gateway_range(topology):
+    """The gateway's own words on which partitions it takes: partition 99 is never one, and the answer's
+    message names the range (nothing is ordered)."""
+    request = urllib.request.Request(topology.url("gateway", "/submit-order"), data=b"partition=99")
+    try:
+        with urllib.request.urlopen(request, timeout=5) as answer:
+            return f"unexpected {answer.status}"
+    except urllib.error.HTTPError as error:
+        return json.loads(error.read()).get("message", "")
+
+
+def grow(topology, scale, rate):
+    """Three regions to five under load, as an operator would: `services.sh start` with five REGIONS grows the
+    topic (kafka-demo-admin create-topic --grow) and starts order-3/4 and repository-3/4; the gateway and
+    statistics must take up partitions 3 and 4 by themselves (PARTITION_REFRESH_MS), without a restart."""
+    problems = []
+    before = {name: topology.pid(name) for name in ("gateway", "statistics")}
+    old = Load(topology, "grow-old", rate * 3 // 5, duration_s=600)  # the three old regions, throughout
+    try:
+        old.sleep_until(4 * scale)
+        grow_at = old.elapsed()
+        topology.regions = GROWN_REGIONS
+        log(topology.services("start").strip().replace("\n", "; "))
+        started_at = old.elapsed()
+        wait_for(lambda: "from 0 to 4" in gateway_range(topology), 30, "the gateway taking partitions 3 and 4")
+        accepted_at = old.elapsed()
+        new = Load(topology, "grow-new", rate * 2 // 5, duration_s=8 * scale, partitions=5)
+        _, new_answers = new.finish()
+    finally:
+        old.stop()  # an open-ended load must never outlive its scenario
+    _, old_answers = old.finish()
+    log(f"grow: topic grown and order-3/4, repository-3/4 ready {started_at - grow_at:.1f} s after the start, "
+        f"the gateway took partitions 3 and 4 {accepted_at - started_at:.1f} s later")
+    if any(a["status"] != 200 for a in old_answers):
+        problems.append(f"the three old regions noticed the growth: {describe(old_answers)}")
+    if not new_answers or any(a["status"] != 200 for a in new_answers):
+        problems.append(f"orders for all five regions once grown: {describe(new_answers)}")
+    after = {name: topology.pid(name) for name in before}
+    if after != before:
+        problems.append(f"gateway or statistics restarted: pids {before} -> {after}")
+
+    # Growing again is nothing to do; shrinking is refused, by the admin tool and by the scripts, saying why.
+    again = topology.admin("grow-topic", "--partitions", "5")
+    if again.returncode != 0 or "found existing topic" not in again.stdout:
+        problems.append(f"grow-topic to the same count: exit {again.returncode}, {again.stdout}{again.stderr}")
+    shrink = topology.admin("grow-topic", "--partitions", "3")
+    if shrink.returncode != 2 or "refusing to shrink" not in shrink.stderr:
+        problems.append(f"grow-topic --partitions 3: exit {shrink.returncode}, {shrink.stdout}{shrink.stderr}")
+    scripts = topology.run(SERVICES, "start", check=False, regions=REGIONS)
+    if scripts.returncode == 0 or "refusing to shrink" not in scripts.stderr:
+        problems.append(f"services.sh start with three REGIONS on five partitions: exit {scripts.returncode}")
+    log(f"grow: shrinking refused: {shrink.stderr.strip()}")
+    return old_answers + new_answers, problems, 0
 
 
 def check_dead_letters(topic, expected):
@@ -499,7 +579,10 @@ SCENARIOS = {
     "brokers_down": brokers_down,
     "sigterm_all": sigterm_all,
     "poison": poison,
+    "grow": grow,
 }
+# What --reuse-cluster may run: scenarios that never stop a broker of a cluster others share.
+LEAVES_BROKERS_ALONE = {"consumer_kill", "order_kill", "sigterm_all", "poison", "grow"}
 
 
 def main():
@@ -508,7 +591,15 @@ def main():
     parser.add_argument("--only", nargs="*", choices=list(SCENARIOS), help="run only these scenarios")
     parser.add_argument("--rate", type=int, default=None, help="orders per second (default 100, short 60)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
+    parser.add_argument("--reuse-cluster", action="store_true",
+                        help="use the running cluster at KD_BROKERS (scenarios that leave the brokers alone)")
     args = parser.parse_args()
+    names = args.only or list(SCENARIOS)
+    if args.reuse_cluster:
+        global BROKERS
+        BROKERS = os.environ.get("KD_BROKERS") or sys.exit("chaos: --reuse-cluster needs KD_BROKERS")
+        if set(names) - LEAVES_BROKERS_ALONE:
+            sys.exit(f"chaos: --reuse-cluster cannot run {sorted(set(names) - LEAVES_BROKERS_ALONE)}")
     scale = 0.6 if args.short else 1.0
     rate = args.rate or (60 if args.short else 100)
 
@@ -519,14 +610,16 @@ def main():
             sys.exit(f"chaos: {topology.bin / tool} is not built (run: make build)")
     log(f"cluster on {BROKERS}, gateway on {topology.url('gateway', '')}, state in {topology.var}")
     topology.run(SERVICES, "stop", check=False)
-    topology.cluster("stop", "--purge")
-    topology.cluster("start")
+    if not args.reuse_cluster:
+        topology.cluster("stop", "--purge")
+        topology.cluster("start")
 
     failed = []
     lines = []
     try:
-        for name in args.only or SCENARIOS:
+        for name in names:
             topology.topic = f"chaos-{name}-{int(time.time())}"
+            topology.regions = REGIONS
             for sub in ("state", "logs"):
                 subprocess.run(["rm", "-rf", str(topology.var / sub)], check=True)
             began = time.monotonic()
@@ -542,7 +635,8 @@ def main():
                 line, problems = f"chaos {name}: did not finish", [str(error)]
             finally:
                 topology.run(SERVICES, "stop", check=False)
-                topology.cluster("start")  # whatever a scenario left down comes back for the next one
+                if not args.reuse_cluster:
+                    topology.cluster("start")  # whatever a scenario left down comes back for the next one
             verdict = "PASS" if not problems else "FAIL"
             line += f" {verdict} ({time.monotonic() - began:.0f} s)"
             lines.append(line)
@@ -553,7 +647,7 @@ def main():
                 failed.append(name)
                 subprocess.run(["cp", "-r", str(topology.var / "logs"), str(topology.var / f"failed-{name}-logs")])
     finally:
-        if not args.keep:
+        if not args.keep and not args.reuse_cluster:
             topology.cluster("stop", "--purge")
     print("\n".join(["", "chaos summary:"] + lines), flush=True)
     if failed:

@@ -103,8 +103,9 @@ declare -A sources=(
   [ingress]="$repo/tests/deploy/render/ingress"
   [kafka-scram]="$repo/tests/deploy/render/kafka-scram"
   [kafka-mtls]="$repo/tests/deploy/render/kafka-mtls"
+  [five-regions]="$repo/tests/deploy/render/five-regions"
 )
-renderings=(base dev ingress kafka-scram kafka-mtls)
+renderings=(base dev ingress kafka-scram kafka-mtls five-regions)
 rendered=()
 for name in "${renderings[@]}"; do
   out="$work/$name.yaml"
@@ -210,6 +211,9 @@ else
   if ! apt-cache show librdkafka1 >/dev/null 2>&1; then apt_install apt-utils || true; fi
   args=(--bin "$bin_dir" --self-test base --max-seconds "$(left)")
   for name in "${rendered[@]}"; do args+=(--render "$name=$work/$name.yaml"); done
+  # The regions, one setting: three in base and dev, five in the example; growing from one to the other
+  # restarts no running order or repository instance, nor the gateway.
+  args+=(--partitions base=3 --partitions dev=3 --partitions five-regions=5 --grown dev=five-regions)
   [[ -s $work/compose.json ]] && args+=(--compose "$work/compose.json")
   args+=(--dockerfile "$repo/deploy/docker/Dockerfile" --install-deps "$repo/scripts/install-deps.sh")
   timeout "$(left)" "$python" "$repo/tests/deploy/crosscheck.py" "${args[@]}" >"$work/crosscheck.log" 2>&1

@@ -3,6 +3,7 @@
 
     crosscheck.py --bin DIR --render NAME=FILE [--render NAME=FILE ...] [--compose FILE.json]
                   [--dockerfile FILE --install-deps FILE] [--max-seconds N]
+                  [--partitions NAME=N ...] [--grown FROM=TO]
 
 For each rendered set of Kubernetes manifests (output of `kubectl kustomize`):
   namespace  every namespaced object is in the one rendered Namespace
@@ -10,8 +11,9 @@ For each rendered set of Kubernetes manifests (output of `kubectl kustomize`):
              configMapKeyRef names a key of a rendered ConfigMap, no envFrom (it cannot be checked)
   ports      one container port `http` = LISTEN's port, LISTEN on 0.0.0.0, probes and the Prometheus
              annotations on that port
-  partitions order and repository replicas = KAFKA_PARTITIONS; one topic and partition count everywhere;
-             as many REGIONS as partitions
+  partitions order and repository replicas = KAFKA_PARTITIONS; one topic and partition count everywhere
+             (the create-topic Job's included); as many REGIONS as partitions; N of them if --partitions
+             NAME=N is given
   services   every Service selects a workload's pods and targets a port they have; StatefulSets are governed
              by a headless Service
   order-url  ORDER_URL_TEMPLATE names the order StatefulSet's pods through its headless Service and port
@@ -37,6 +39,9 @@ For each rendered set of Kubernetes manifests (output of `kubectl kustomize`):
              under its memory limit, and exit 0 on SIGTERM within its grace period. The Job's admin tool must
              accept its configuration (exit 1 for the missing broker, not 2 for a bad setting).
              No Kafka cluster is contacted: the broker address is a closed port on 127.0.0.1.
+For --grown FROM=TO (the same deployment with more regions): only the replicas of order and repository, the
+create-topic Job and statistics change; the pod templates of gateway, order and repository stay the same, so
+growing restarts none of them (a restarted order-N is region N's downtime).
 For compose (output of `docker compose config --format json`): env, and LISTEN vs published ports.
 For the Dockerfile: the build stage installs a subset of scripts/install-deps.sh, the run stage's packages
 provide every shared library the binaries load, and every program the manifests run is installed.
@@ -287,7 +292,7 @@ def check_ports(r: Rendering) -> tuple[list[str], str]:
     return problems, f"{len(r.service_containers())} containers on 0.0.0.0:<http>, probes and scrape on http"
 
 
-def check_partitions(r: Rendering) -> tuple[list[str], str]:
+def check_partitions(r: Rendering, expected: int | None = None) -> tuple[list[str], str]:
     problems = []
     values = {(c.env.get("KAFKA_PARTITIONS"), c.env.get("KAFKA_TOPIC")) for c in r.containers if "KAFKA_PARTITIONS" in c.env}
     partition_values = {v[0] for v in values}
@@ -308,7 +313,36 @@ def check_partitions(r: Rendering) -> tuple[list[str], str]:
     stats = r.container_running("statistics")
     if stats and "REGIONS" in stats.env and len(stats.env["REGIONS"].split(",")) != partitions:
         problems.append(f"REGIONS names {len(stats.env['REGIONS'].split(','))} regions for {partitions} partitions")
-    return problems, f"order and repository replicas = KAFKA_PARTITIONS = {partitions} = regions; one topic"
+    job = r.container_running("kafka-demo-admin")
+    if job is None or job.env.get("KAFKA_PARTITIONS") is None:
+        problems.append("no create-topic Job with KAFKA_PARTITIONS")
+    if expected is not None and partitions != expected:
+        problems.append(f"{partitions} partitions, expected {expected}")
+    return problems, (f"order and repository replicas = KAFKA_PARTITIONS = {partitions} = regions = the "
+                      f"create-topic Job's; one topic")
+
+
+def check_grown(before: Rendering, after: Rendering) -> tuple[list[str], str]:
+    """More regions change the replicas, the Job and statistics' names, and restart no running instance."""
+    problems = []
+    def workloads(r: Rendering) -> dict[str, dict]:
+        return {f"{w['kind']}/{w['metadata']['name']}": w for w in r.workloads}
+    old, new = workloads(before), workloads(after)
+    for name in sorted(set(old) & set(new)):
+        program = os.path.basename(pod_template(old[name])["spec"]["containers"][0].get("command", ["?"])[0])
+        same = pod_template(old[name]) == pod_template(new[name])
+        if program in ("gateway", "order", "repository") and not same:
+            problems.append(f"{name}: its pod template changes with the regions, so growing restarts every pod of it")
+        if program == "kafka-demo-admin" and same:
+            problems.append(f"{name}: unchanged with the regions, so applying would not run it again to grow the topic")
+    counts = []
+    for r in (before, after):
+        c = r.container_running("order")
+        counts.append(c.workload["spec"].get("replicas", 1) if c else None)
+    if counts[0] is None or counts[1] is None or counts[1] <= counts[0]:
+        problems.append(f"order replicas {counts[0]} -> {counts[1]}: not more regions")
+    return problems, (f"{before.name} ({counts[0]} regions) -> {after.name} ({counts[1]}): replicas, the create-topic "
+                      "Job and statistics change; gateway, order and repository pods are not restarted")
 
 
 def service_port_target(r: Rendering, svc: dict, port_ref) -> tuple[list[Container], int | None]:
@@ -801,7 +835,8 @@ def _set_env(container: dict, name: str, value: str) -> None:
 
 
 def _configmap(docs: list[dict]) -> dict:
-    return next(d for d in docs if d["kind"] == "ConfigMap")["data"]
+    """The services' settings (not kafka-demo-regions)."""
+    return next(d for d in docs if d["kind"] == "ConfigMap" and "KAFKA_BROKERS" in d.get("data", {}))["data"]
 
 
 def _drop_reason(docs: list[dict]) -> None:
@@ -958,7 +993,11 @@ def main() -> int:
     parser.add_argument("--install-deps")
     parser.add_argument("--self-test", metavar="NAME", help="seed faults into the rendering NAME and expect each caught")
     parser.add_argument("--max-seconds", type=float, default=120)
+    parser.add_argument("--partitions", action="append", default=[], metavar="NAME=N",
+                        help="the rendering NAME must have N partitions (regions)")
+    parser.add_argument("--grown", metavar="FROM=TO", help="TO is FROM with more regions")
     args = parser.parse_args()
+    expected = {name: int(n) for name, _, n in (spec.partition("=") for spec in args.partitions)}
     deadline = time.monotonic() + args.max_seconds
     report = Report()
     programs: set[str] = set()
@@ -972,12 +1011,18 @@ def main() -> int:
         r = renderings[name] = Rendering(name, load_docs(path))
         programs |= {c.program for c in r.containers}
         for check_name, fn in checks:
+            if check_name == "partitions":
+                fn = lambda r: check_partitions(r, expected.get(r.name))
             try:
                 problems, summary = fn(r)
             except Exception as e:  # a manifest shape the check did not expect is a failure
                 problems, summary = [f"{type(e).__name__}: {e}"], ""
             report.check(f"{name}: {check_name}", problems, summary)
         check_run(r, args.bin, deadline, report)
+    if args.grown:
+        before, _, after = args.grown.partition("=")
+        problems, summary = check_grown(renderings[before], renderings[after])
+        report.check(f"{before} -> {after}: growing", problems, summary)
     if args.self_test:
         self_test(renderings[args.self_test].docs, dict(checks), args.bin, deadline, report)
     if args.compose:

@@ -661,6 +661,8 @@ class BadInput : public ::testing::Test {
     }
     gateway::Config config;
     config.http = server_options(0);
+    config.kafka.brokers = brokers();  // the topic's partition count: a test never reads another cluster
+    config.kafka.topic = topic_;
     config.peers.order = "http://127.0.0.1:" + prefix + "{partition}/submit-order";
     config.client.request_timeout = 8000ms;
     gateway_ = std::make_unique<Running<gateway::Service>>(config);

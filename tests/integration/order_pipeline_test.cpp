@@ -131,6 +131,7 @@ TEST(OrderService, AFatalProducerErrorMakesItNotReadyAnswer503AndStopWithAFailur
 gateway::Config gateway_config() {
   gateway::Config config;
   config.http.listen = "127.0.0.1:0";
+  config.kafka.brokers = brokers();  // the topic's partition count: a test never reads another cluster
   config.peers.order = "http://127.0.0.1:2810{partition}/submit-order";
   config.client.request_timeout = 8000ms;
   return config;

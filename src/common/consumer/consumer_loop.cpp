@@ -1,6 +1,7 @@
 #include "common/consumer/consumer_loop.hpp"
 
 #include <charconv>
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
@@ -58,6 +59,9 @@ Result<std::unique_ptr<ConsumerLoop>> ConsumerLoop::create(const KafkaSettings& 
   if (!saved) return saved.error();
   for (const auto& [partition, position] : saved->positions) {
     loop->state_.restore(partition, position, std::move(saved->windows[partition]));
+    // Partitions added to the topic before a restart: read again from where the state stands, whatever
+    // the configured count says.
+    if (loop->spec_.follow_topic) loop->track(partition);
   }
   if (auto status = handler.restore(saved->handler_state); !status) {
     return make_error(Errc::storage, loop->store_->path().string() + ": " + status.error().message);
@@ -75,6 +79,15 @@ Result<std::unique_ptr<ConsumerLoop>> ConsumerLoop::create(const KafkaSettings& 
                                                   .extra = kafka.properties});
   if (!dead_letters) return dead_letters.error();
   loop->dead_letters_ = std::move(*dead_letters);
+  if (loop->spec_.follow_topic) {
+    auto watch = kafka::PartitionWatch::start({.brokers = kafka.brokers,
+                                               .topic = kafka.topic,
+                                               .client_id = loop->spec_.client_id + "-partitions",
+                                               .extra = kafka.properties,
+                                               .interval = loop->spec_.partition_refresh});
+    if (!watch) return watch.error();
+    loop->watch_ = std::move(*watch);
+  }
   loop->publish();
   loop->lag_gauge_ =
       kafka::register_lag_gauge(*loop->consumer_, [loop = loop.get()] { return loop->positions(); });
@@ -89,35 +102,46 @@ ConsumerLoop::ConsumerLoop(const KafkaSettings& kafka, const ConsumerSettings& s
       handler_(handler),
       state_(settings.dedupe_window) {
   // Registered up front, so every series exists (at zero) from the first scrape: alerts see a rise.
+  const auto partitions = std::move(spec_.partitions);
+  spec_.partitions.clear();
+  for (const int partition : partitions) track(partition);
   auto& registry = metrics::registry();
-  for (const int partition : spec_.partitions) {
-    const metrics::Labels labels = {{"partition", std::to_string(partition)}};
-    auto& m = metrics_[partition];
-    m.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
-    m.duplicates = &registry.counter("orders_duplicate_total",
-                                     "Copies of an order already handled, not acted on again", labels);
-    m.older_than_window = &registry.counter("orders_older_than_window_total",
-                                            "Orders whose id is older than every id in the dedupe window: a "
-                                            "copy from beyond it, or a clock stepped back",
-                                            labels);
-    m.conflicts =
-        &registry.counter("order_id_conflicts_total",
-                          "Records holding another order under an id already used (dead-lettered)", labels);
-    m.gaps = &registry.counter("kafka_offset_gaps_total",
-                               "Times records were missing before the next one read", labels);
-    m.gap_records = &registry.counter("kafka_offset_gap_records_total",
-                                      "Records missing (deleted before handled)", labels);
-  }
   distance_gauge_ = registry.gauge(
       "dedupe_copy_distance_max",
       "Largest distance in records between two copies of an order (size DEDUPE_WINDOW above it)", [this] {
         std::vector<std::pair<metrics::Labels, double>> out;
+        std::lock_guard lock(metrics_mutex_);
         for (const auto& [partition, m] : metrics_) {
           out.push_back({{{"partition", std::to_string(partition)}},
                          static_cast<double>(m.largest_copy_distance.load(std::memory_order_relaxed))});
         }
         return out;
       });
+}
+
+void ConsumerLoop::track(int partition) {
+  if (metrics_.contains(partition)) return;
+  auto& registry = metrics::registry();
+  const metrics::Labels labels = {{"partition", std::to_string(partition)}};
+  std::lock_guard lock(metrics_mutex_);
+  auto& m = metrics_[partition];
+  m.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
+  m.duplicates = &registry.counter("orders_duplicate_total",
+                                   "Copies of an order already handled, not acted on again", labels);
+  m.older_than_window = &registry.counter("orders_older_than_window_total",
+                                          "Orders whose id is older than every id in the dedupe window: a "
+                                          "copy from beyond it, or a clock stepped back",
+                                          labels);
+  m.conflicts =
+      &registry.counter("order_id_conflicts_total",
+                        "Records holding another order under an id already used (dead-lettered)", labels);
+  m.gaps = &registry.counter("kafka_offset_gaps_total", "Times records were missing before the next one read",
+                             labels);
+  m.gap_records =
+      &registry.counter("kafka_offset_gap_records_total", "Records missing (deleted before handled)", labels);
+  spec_.partitions.insert(std::upper_bound(spec_.partitions.begin(), spec_.partitions.end(), partition),
+                          partition);
+  partition_count_.store(static_cast<int>(spec_.partitions.size()), std::memory_order_release);
 }
 
 ConsumerLoop::~ConsumerLoop() {
@@ -164,6 +188,7 @@ void ConsumerLoop::run(std::stop_token stop) {
       const auto batch = consumer_->poll(settings_.batch_size, std::chrono::milliseconds(100));
       if (!batch.empty() && handle(batch, stop) && spec_.save_interval.count() == 0) save(/*now=*/true);
       commit(/*now=*/false);
+      if (watch_) take_new_partitions();
     }
     consuming_ = false;
     // Within the shutdown timeout: a failing store gets a few more tries, then a restart reads again.
@@ -219,6 +244,36 @@ bool ConsumerLoop::assign_start(std::stop_token stop) {
                           {"from", from},
                           {"state", store_->path().string()}});
   return true;
+}
+
+void ConsumerLoop::take_new_partitions() {
+  const int count = watch_->partitions();
+  kafka::Positions start;
+  std::map<std::string, std::string> from;  // for the log line
+  for (int partition = 0; partition < count; ++partition) {
+    if (metrics_.contains(partition)) continue;
+    // From the beginning, never the end: the new region may have taken orders before this loop noticed.
+    const auto offset = state_.resume_offset(partition);
+    start[partition] = offset.value_or(kafka::kFromBeginning);
+    from[std::to_string(partition)] = offset ? "state, at " + std::to_string(*offset) : "beginning";
+  }
+  if (start.empty()) return;
+  if (auto status = consumer_->add(start); !status) {
+    // Local bookkeeping in librdkafka that failed: as for the first assignment, never run without working.
+    log::error("cannot assign the new partitions, stopping", {{"error", status.error().message}});
+    std::abort();
+  }
+  for (const auto& [partition, offset] : start) {
+    track(partition);
+    const auto saved = state_.position(partition);
+    progress_.started(partition, saved ? saved->next : std::max<std::int64_t>(offset, 0), unix_ms());
+  }
+  log::info("consuming new partitions", {{"client", spec_.client_id},
+                                         {"topic", kafka_.topic},
+                                         {"from", from},
+                                         {"partitions", partition_count()}});
+  publish();
+  if (spec_.after_batch) spec_.after_batch();
 }
 
 bool ConsumerLoop::handle(const kafka::RecordBatch& batch, std::stop_token stop) {

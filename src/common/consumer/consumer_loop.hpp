@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <stop_token>
 #include <string>
@@ -24,6 +25,7 @@
 #include "common/consumer/state_store.hpp"
 #include "common/kafka/consumer.hpp"
 #include "common/kafka/dead_letters.hpp"
+#include "common/kafka/partition_watch.hpp"
 #include "common/kafka/settings.hpp"
 #include "common/metrics.hpp"
 #include "common/net.hpp"
@@ -57,6 +59,11 @@ struct LoopSpec {
   std::vector<int> partitions;  // the partitions this loop owns
   bool resume_from_group_offset =
       false;  // without saved state: the group's committed offset, else the beginning
+  // Statistics: also every partition the state has saved, and every partition added to the topic while
+  // running (read every `partition_refresh`), each from its saved position or else its beginning, so the
+  // orders a new region took before this loop noticed it are counted too.
+  bool follow_topic = false;
+  std::chrono::milliseconds partition_refresh = kafka::kDefaultPartitionRefresh;
   std::chrono::milliseconds save_interval{0};  // 0: save after every batch, before on_durable()
   std::function<void()> after_batch;  // on the loop's thread after each batch: publish views for HTTP
 };
@@ -81,6 +88,8 @@ class ConsumerLoop {
   std::optional<std::string> not_ready_reason() const;
   // The next offset to handle per partition, as of the last batch; any thread.
   kafka::Positions positions() const { return *positions_.get(); }
+  // How many partitions the loop reads (0..count-1 for statistics); any thread.
+  int partition_count() const { return partition_count_.load(std::memory_order_acquire); }
   const std::filesystem::path& state_path() const { return store_->path(); }
   // What is durable, and since when (see ProgressLog); any thread.
   const ProgressLog& progress() const { return progress_; }
@@ -99,8 +108,12 @@ class ConsumerLoop {
   };
 
   ConsumerLoop(const KafkaSettings& kafka, const ConsumerSettings& settings, LoopSpec spec, Handler& handler);
+  // Makes the partition one of the loop's, with its metrics (before the thread starts, or on it).
+  void track(int partition);
   void run(std::stop_token stop);
   bool assign_start(std::stop_token stop);
+  // Assigns the partitions the watch has seen added to the topic (follow_topic).
+  void take_new_partitions();
   // Handles a batch; false if stopped before its end (the rest is read again after a restart).
   bool handle(const kafka::RecordBatch& batch, std::stop_token stop);
   // Saves what changed if `save_interval` passed (or now); false while the store fails.
@@ -121,7 +134,11 @@ class ConsumerLoop {
   std::unique_ptr<StateStore> store_;
   std::unique_ptr<kafka::Consumer> consumer_;
   std::unique_ptr<kafka::DeadLetters> dead_letters_;
+  std::unique_ptr<kafka::PartitionWatch> watch_;  // follow_topic only
+  // Inserted into on the consumer thread (a new partition), iterated by a scrape: both under the mutex.
+  // The consumer thread reads it without the lock, being its only writer.
   std::map<int, PartitionMetrics> metrics_;
+  mutable std::mutex metrics_mutex_;
 
   // The consumer thread's own.
   std::optional<StateChanges> unsaved_;  // taken from state_, not yet durable
@@ -135,6 +152,7 @@ class ConsumerLoop {
   std::atomic<bool> store_failing_{false};
   std::atomic<bool> finished_{false};
   std::atomic<bool> refused_{false};
+  std::atomic<int> partition_count_{0};
   Published<std::string> refusal_;  // why, once refused_
   Published<kafka::Positions> positions_;
   ProgressLog progress_;

@@ -32,6 +32,9 @@ struct NewTopicDeleter {
 struct DeleteTopicDeleter {
   void operator()(rd_kafka_DeleteTopic_t* topic) const { rd_kafka_DeleteTopic_destroy(topic); }
 };
+struct NewPartitionsDeleter {
+  void operator()(rd_kafka_NewPartitions_t* partitions) const { rd_kafka_NewPartitions_destroy(partitions); }
+};
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
 };
@@ -171,15 +174,97 @@ Result<AdminEvent> await_answer(rd_kafka_queue_t* queue, std::chrono::millisecon
   return event;
 }
 
+using Clock = std::chrono::steady_clock;
+
+// What is left until the deadline, but at least half a second: a last request still gets a fair chance.
+std::chrono::milliseconds left_until(Clock::time_point deadline) {
+  return std::max(std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()),
+                  std::chrono::milliseconds(500));
+}
+
+Error shrink_refused(const std::string& topic, int has, int asked) {
+  const std::string count = std::to_string(has);
+  return make_error(Errc::config,
+                    "topic " + topic + " has " + count + " partitions; refusing to shrink it to " +
+                        std::to_string(asked) +
+                        ": Kafka cannot remove partitions, and each one holds a region's orders "
+                        "(keep KAFKA_PARTITIONS, and the REGIONS names, at " +
+                        count + " or more)");
+}
+
+// The topic's partition count (-1: the cluster has no such topic), asking again until the deadline while
+// the cluster does not answer.
+Result<int> read_partitions(rd_kafka_t* rk, const std::string& topic, Clock::time_point deadline) {
+  while (true) {
+    auto state = topic_state(rk, topic, left_until(deadline));
+    if (state) return state->partitions;
+    if (Clock::now() >= deadline) return state.error();
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
+// Asks the cluster to give the topic `partitions` partitions in all. False: it already had them (another
+// admin was quicker, or the metadata read before was stale: brokers learn of new partitions a moment apart).
+Result<bool> add_partitions(rd_kafka_t* rk, const std::string& topic, int partitions,
+                            std::chrono::milliseconds timeout) {
+  char reason[512];
+  std::unique_ptr<rd_kafka_NewPartitions_t, NewPartitionsDeleter> request(
+      rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(partitions), reason, sizeof reason));
+  if (!request) return make_error(Errc::bad_request, "topic " + topic + ": " + reason);
+  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_CREATEPARTITIONS, timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+  rd_kafka_NewPartitions_t* requests[] = {request.get()};
+  rd_kafka_CreatePartitions(rk, requests, 1, options.get(), queue.get());
+  const std::string what = "add partitions to topic " + topic;
+  auto event = await_answer(queue.get(), timeout, what);
+  if (!event) return event.error();
+  size_t count = 0;
+  const auto** results =
+      rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(event->get()), &count);
+  const auto code = count == 1 ? rd_kafka_topic_result_error(results[0]) : RD_KAFKA_RESP_ERR_NO_ERROR;
+  // INVALID_PARTITIONS: the topic has that many or more already; the caller's wait for the count tells which.
+  if (code == RD_KAFKA_RESP_ERR_INVALID_PARTITIONS) return false;
+  if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return kafka_error(code, "cannot " + what, rd_kafka_topic_result_error_string(results[0]));
+  }
+  return true;
+}
+
+// Brings an existing topic that has `has` partitions to `partitions`: nothing to do, grown, or refused.
+Result<TopicChange> grow_existing(rd_kafka_t* rk, const std::string& topic, int has, int partitions,
+                                  Clock::time_point deadline) {
+  if (has > partitions) return shrink_refused(topic, has, partitions);
+  if (has == partitions) return TopicChange{TopicOutcome::already_existed, has};
+  auto added = add_partitions(rk, topic, partitions, left_until(deadline));
+  if (!added) return added.error();
+  return *added ? TopicChange{TopicOutcome::grown, has}
+                : TopicChange{TopicOutcome::already_existed, partitions};
+}
+
+// Creating and growing are asynchronous on the brokers: waits until the metadata shows the topic with
+// `partitions` partitions, each with a leader. More than that is refused (someone grew it further).
+Status await_leaders(rd_kafka_t* rk, const std::string& topic, int partitions, Clock::time_point deadline) {
+  while (true) {
+    auto state = topic_state(rk, topic, left_until(deadline));
+    if (state && state->partitions > partitions) return shrink_refused(topic, state->partitions, partitions);
+    if (state && state->partitions == partitions && state->all_led) return Ok{};
+    if (Clock::now() >= deadline) {
+      return make_error(Errc::unavailable, "topic " + topic + " has no leader for each of its " +
+                                               std::to_string(partitions) + " partitions yet");
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+}
+
 }  // namespace
 
-Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& spec, const Properties& extra,
-                                  std::chrono::milliseconds timeout) {
+Result<TopicChange> ensure_topic(const std::string& brokers, const TopicSpec& spec, const Properties& extra,
+                                 std::chrono::milliseconds timeout, IfFewer if_fewer) {
   auto handle = connect(brokers, extra);
   if (!handle) return handle.error();
-  return handle->explain([&]() -> Result<TopicOutcome> {
+  return handle->explain([&]() -> Result<TopicChange> {
     rd_kafka_t* rk = handle->get();
-    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    const auto deadline = Clock::now() + timeout;
 
     char reason[512];
     std::unique_ptr<rd_kafka_NewTopic_t, NewTopicDeleter> topic(rd_kafka_NewTopic_new(
@@ -200,33 +285,60 @@ Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& s
     size_t count = 0;
     const auto** results =
         rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(event->get()), &count);
-    auto outcome = TopicOutcome::created;
+    TopicChange change;
     if (count == 1) {
       const auto code = rd_kafka_topic_result_error(results[0]);
       if (code == RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
-        outcome = TopicOutcome::already_existed;
+        change.outcome = TopicOutcome::already_existed;
       } else if (code != RD_KAFKA_RESP_ERR_NO_ERROR) {
         return kafka_error(code, "cannot create topic " + spec.name,
                            rd_kafka_topic_result_error_string(results[0]));
       }
     }
-
-    // Creation is asynchronous on the brokers; wait until every partition has a leader.
-    while (true) {
-      const auto left =
-          std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-      auto state = topic_state(rk, spec.name, std::max(left, std::chrono::milliseconds(500)));
-      if (state && state->partitions >= 0 && state->partitions != spec.partitions) {
-        return make_error(Errc::bad_request, "topic " + spec.name + " exists with " +
-                                                 std::to_string(state->partitions) + " partitions, not " +
-                                                 std::to_string(spec.partitions));
+    if (change.outcome == TopicOutcome::already_existed) {
+      // Another creator's topic may not be in the metadata yet.
+      auto has = read_partitions(rk, spec.name, deadline);
+      while (has && *has < 0 && Clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        has = read_partitions(rk, spec.name, deadline);
       }
-      if (state && state->all_led) return outcome;
-      if (std::chrono::steady_clock::now() >= deadline) {
-        return make_error(Errc::unavailable, "topic " + spec.name + " has no leader for every partition yet");
+      if (!has) return has.error();
+      if (*has < 0)
+        return make_error(Errc::unavailable, "topic " + spec.name + " exists but has no metadata yet");
+      if (*has < spec.partitions && if_fewer == IfFewer::refuse) {
+        return make_error(Errc::config,
+                          "topic " + spec.name + " has " + std::to_string(*has) + " partitions, not " +
+                              std::to_string(spec.partitions) +
+                              ": to add regions, run kafka-demo-admin grow-topic --partitions " +
+                              std::to_string(spec.partitions) +
+                              " (Kafka can add partitions, never remove them)");
       }
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      auto grown = grow_existing(rk, spec.name, *has, spec.partitions, deadline);
+      if (!grown) return grown.error();
+      change = *grown;
     }
+    if (auto status = await_leaders(rk, spec.name, spec.partitions, deadline); !status) return status.error();
+    return change;
+  }());
+}
+
+Result<TopicChange> grow_topic(const std::string& brokers, const std::string& topic, int partitions,
+                               const Properties& extra, std::chrono::milliseconds timeout) {
+  auto handle = connect(brokers, extra);
+  if (!handle) return handle.error();
+  return handle->explain([&]() -> Result<TopicChange> {
+    rd_kafka_t* rk = handle->get();
+    const auto deadline = Clock::now() + timeout;
+    auto has = read_partitions(rk, topic, deadline);
+    if (!has) return has.error();
+    if (*has < 0) {
+      return make_error(Errc::config,
+                        "topic " + topic + " does not exist: create it with kafka-demo-admin create-topic");
+    }
+    auto change = grow_existing(rk, topic, *has, partitions, deadline);
+    if (!change) return change.error();
+    if (auto status = await_leaders(rk, topic, partitions, deadline); !status) return status.error();
+    return change;
   }());
 }
 

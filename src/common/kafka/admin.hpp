@@ -1,4 +1,5 @@
-// Topic administration through librdkafka's Admin API: create the order topic idempotently.
+// Topic administration through librdkafka's Admin API: create the order topic idempotently, and add
+// partitions (regions) to it; Kafka can add partitions, never remove them.
 #pragma once
 
 #include <chrono>
@@ -18,13 +19,28 @@ struct TopicSpec {
   std::map<std::string, std::string> config;  // e.g. min.insync.replicas
 };
 
-enum class TopicOutcome { created, already_existed };
+enum class TopicOutcome { created, already_existed, grown };
 
-// Creates the topic, or accepts an existing one if its partition count matches (a different count is an
-// error: partition = region, so it cannot silently differ). Waits until the topic's metadata shows every
-// partition with a leader, so producers can write at once.
-Result<TopicOutcome> ensure_topic(const std::string& brokers, const TopicSpec& spec, const Properties& extra,
-                                  std::chrono::milliseconds timeout);
+struct TopicChange {
+  TopicOutcome outcome = TopicOutcome::created;
+  int partitions_before = 0;  // the count found: 0 when created
+};
+
+// What to do with an existing topic that has fewer partitions than asked for.
+enum class IfFewer { refuse, grow };
+
+// Creates the topic, or accepts an existing one if its partition count matches. An existing topic with
+// fewer partitions is refused or, with IfFewer::grow, grown; one with more is always refused (a config
+// error: Kafka cannot remove partitions, and partition = region, so the count cannot silently differ).
+// Waits until the topic's metadata shows every partition with a leader, so producers can write at once.
+Result<TopicChange> ensure_topic(const std::string& brokers, const TopicSpec& spec, const Properties& extra,
+                                 std::chrono::milliseconds timeout, IfFewer if_fewer = IfFewer::refuse);
+
+// Adds partitions to an existing topic until it has `partitions` (idempotent: already_existed when it has
+// them). Asking for fewer than it has is refused with a config error that says why; a topic that does not
+// exist is a config error too. Waits until every partition has a leader.
+Result<TopicChange> grow_topic(const std::string& brokers, const std::string& topic, int partitions,
+                               const Properties& extra, std::chrono::milliseconds timeout);
 
 // The topic's partition count, from cluster metadata.
 Result<int> partition_count(const std::string& brokers, const std::string& topic, const Properties& extra,

@@ -94,6 +94,19 @@ Status Consumer::assign(const Positions& start) {
   return Ok{};
 }
 
+Status Consumer::add(const Positions& start) {
+  PartitionList list;
+  for (const auto& [partition, offset] : start) {
+    list.items.push_back(RdKafka::TopicPartition::create(options_.topic, partition, offset));
+  }
+  // Without a group subscription librdkafka takes incremental changes to a manual assignment as well.
+  if (std::unique_ptr<RdKafka::Error> error(handle_->incremental_assign(list.items)); error) {
+    return to_error(error->code(), "cannot add partitions of " + options_.topic + ": " + error->str());
+  }
+  for (const auto& [partition, offset] : start) next_[partition] = std::max<std::int64_t>(offset, 0);
+  return Ok{};
+}
+
 RecordBatch Consumer::poll(std::size_t max_records, std::chrono::milliseconds wait) {
   RecordBatch batch;
   auto timeout = static_cast<int>(wait.count());

@@ -74,6 +74,8 @@ class Consumer {
 
   // Reads the given partitions from the given positions (an offset or kFromBeginning).
   Status assign(const Positions& start);
+  // Reads these partitions too, leaving the others where they are (a partition added to the topic).
+  Status add(const Positions& start);
   // Up to max_records records, waiting at most `wait` for the first. Transient errors are logged and
   // yield an empty batch; the consumer keeps retrying on its own.
   RecordBatch poll(std::size_t max_records, std::chrono::milliseconds wait);
