@@ -86,6 +86,10 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
     if (auto fatal = producer_->fatal_error()) return "the Kafka producer failed fatally: " + *fatal;
     // Kafka's refusal first: it is why the ids cannot be read either, and what a person must fix.
     if (auto unreachable = producer_->unreachable_reason()) return unreachable;
+    if (!ids_secured_ && !partition_known_) {
+      return "reading the metadata of topic " + config_.kafka.topic + ", which must have partition " +
+             std::to_string(partition_) + " (kafka-demo-admin grow-topic adds it)";
+    }
     if (!ids_secured_) return "reading the newest order ids of partition " + std::to_string(partition_);
     return std::nullopt;
   });
@@ -102,9 +106,6 @@ Status Service::start() {
   // Not fatal: with Kafka down at start the instance still starts, answers 503 and reports not ready. A
   // second at most here, where nothing is served yet (not even /healthz); the retries wait longer.
   const auto first_try = std::min(config_.producer.delivery_timeout, std::chrono::milliseconds(1000));
-  if (auto warm = producer_->warm_up(config_.kafka.topic, first_try); !warm) {
-    log::warn("kafka not reachable yet", {{"error", warm.error().message}});
-  }
   if (!secure_ids(first_try)) {
     id_reader_ = std::jthread([this](std::stop_token stop) {
       while (!stop.stop_requested() && !secure_ids(config_.producer.delivery_timeout)) {
@@ -120,18 +121,31 @@ Status Service::start() {
 }
 
 bool Service::secure_ids(std::chrono::milliseconds timeout) {
+  // Retried every second: a line when the reason changes, not at every try.
+  const auto waiting = [this](const char* message, const std::string& reason) {
+    if (reason != id_reader_error_) {
+      id_reader_error_ = reason;
+      log::warn(message, {{"error", reason}});
+    }
+    return false;
+  };
+  // A new region's instance may start before its partition is added, and a broker may still answer with
+  // the metadata of before: wait until this producer knows the partition, or every order would fail.
+  // The metadata request also connects to the leaders, so the first order does not pay for it.
+  auto partitions = producer_->warm_up(config_.kafka.topic, timeout);
+  if (!partitions)
+    return waiting("kafka not reachable yet; orders get 503 until then", partitions.error().message);
+  partition_known_ = *partitions > partition_;
+  if (!partition_known_) {
+    return waiting("partition not in the topic yet; orders get 503 until then",
+                   "topic " + config_.kafka.topic + " has " + std::to_string(*partitions) +
+                       " partitions, so no partition " + std::to_string(partition_));
+  }
   // 100 records: the newest id of this instance is among the last few it wrote, whatever Kafka holds after
   // them (copies, a record that is not an order).
   auto newest = read_newest_records(config_.kafka, partition_, 100, timeout);
-  if (!newest) {
-    // Retried every second: a line when the reason changes, not at every try.
-    if (newest.error().message != id_reader_error_) {
-      id_reader_error_ = newest.error().message;
-      log::warn("cannot read the newest order ids yet; orders get 503 until then",
-                {{"error", newest.error().message}});
-    }
-    return false;
-  }
+  if (!newest)
+    return waiting("cannot read the newest order ids yet; orders get 503 until then", newest.error().message);
   if (const auto largest = largest_order_id(*newest, partition_)) {
     const std::int64_t floor = clock_floor_ms(*largest);
     clock_floor_->store(floor);
@@ -153,10 +167,10 @@ asio::awaitable<void> Service::drain() {
 
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
   if (!ids_secured_) {
-    co_return HttpResponse::from_error(
-        make_error(Errc::unavailable, "order ids are not safe yet (reading the newest ids of partition " +
-                                          std::to_string(partition_) +
-                                          " from Kafka); nothing was written, retry later"));
+    co_return HttpResponse::from_error(make_error(
+        Errc::unavailable, "order ids are not safe yet (reading the newest ids of partition " +
+                               std::to_string(partition_) +
+                               " from Kafka, which must have it); nothing was written, retry later"));
   }
   if (auto fatal = producer_->fatal_error()) {
     co_return HttpResponse::from_error(

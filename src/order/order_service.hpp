@@ -51,7 +51,8 @@ class Service {
           std::unique_ptr<kafka::Producer> producer);
   asio::awaitable<HttpResponse> submit_order(HttpRequest request);
   // Reads the newest order ids of this partition from Kafka and keeps new ids after them; false (and
-  // orders answered 503) while Kafka cannot be read. See last_order_id.hpp.
+  // orders answered 503) while Kafka cannot be read, or while the producer does not know the partition
+  // (a new region's, not added to the topic yet). See last_order_id.hpp.
   bool secure_ids(std::chrono::milliseconds timeout);
 
   Config config_;
@@ -59,6 +60,7 @@ class Service {
   // The generator's clock never goes below this (ms since the epoch): the millisecond after the newest id
   // this partition holds, read at start.
   std::shared_ptr<std::atomic<std::int64_t>> clock_floor_;
+  std::atomic<bool> partition_known_{false};
   std::atomic<bool> ids_secured_{false};
   std::string id_reader_error_;  // the last reason secure_ids() failed (start(), then id_reader_ only)
   SnowflakeGenerator ids_;

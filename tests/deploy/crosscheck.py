@@ -1023,6 +1023,17 @@ def main() -> int:
         before, _, after = args.grown.partition("=")
         problems, summary = check_grown(renderings[before], renderings[after])
         report.check(f"{before} -> {after}: growing", problems, summary)
+        # Not blind: the regions in a ConfigMap with a content hash (as every other setting) would change order's
+        # pod template, and with it restart every order instance.
+        import copy
+        hashed = copy.deepcopy(renderings[after].docs)
+        for e in _container(hashed, "StatefulSet", "order")["env"]:
+            if "configMapKeyRef" in e.get("valueFrom", {}) and e["name"] == "KAFKA_PARTITIONS":
+                e["valueFrom"]["configMapKeyRef"]["name"] += "-5hk2m8t7cb"
+        caught, _ = check_grown(renderings[before], Rendering("self-test", hashed))
+        report.check("self-test: growing", [] if any("StatefulSet/order" in p for p in caught) else
+                     ["a hashed regions ConfigMap was not caught restarting the order instances"],
+                     "the regions in a hashed ConfigMap are caught restarting every order instance")
     if args.self_test:
         self_test(renderings[args.self_test].docs, dict(checks), args.bin, deadline, report)
     if args.compose:

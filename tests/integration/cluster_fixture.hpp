@@ -133,10 +133,26 @@ inline Reply call(http::verb method, std::uint16_t port, const std::string& targ
   return {response.result_int(), response.body(), std::string(response[http::field::allow])};
 }
 
+// Polls `probe` until it holds or the time is up.
+template <class Probe>
+bool eventually(Probe probe, std::chrono::milliseconds limit = 20s) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (probe()) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return probe();
+}
+
 // Writes payloads straight to a partition (as a misbehaving producer or a replay would), waiting for acks.
 inline void produce(const std::string& topic, int partition, const std::vector<std::string>& payloads) {
   auto producer = kafka::Producer::create({.brokers = brokers(), .client_id = "it-producer"});
   ASSERT_TRUE(producer) << producer.error().message;
+  // A partition added a moment ago may be missing from what a broker answers yet: ask until it is there.
+  ASSERT_TRUE(eventually([&] {
+    const auto known = (*producer)->warm_up(topic, 5s);
+    return known && *known > partition;
+  }));
   for (const auto& payload : payloads) {
     std::promise<Result<kafka::Delivery>> delivered;
     (*producer)->async_produce(topic, partition, payload, [&](Result<kafka::Delivery> result) {
@@ -187,17 +203,6 @@ inline std::vector<Stored> read_back(const std::string& topic, std::vector<int> 
     if (out.size() >= expected && expected > 0) break;
   }
   return out;
-}
-
-// Polls `probe` until it holds or the time is up.
-template <class Probe>
-bool eventually(Probe probe, std::chrono::milliseconds limit = 20s) {
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (probe()) return true;
-    std::this_thread::sleep_for(50ms);
-  }
-  return probe();
 }
 
 inline std::string order_json(const std::string& order_id, std::int64_t money) {

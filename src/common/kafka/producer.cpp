@@ -77,7 +77,7 @@ Producer::~Producer() {
   handle_->poll(0);  // deliver any last reports
 }
 
-Status Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
+Result<int> Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
   std::string reason;
   std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(handle_.get(), topic, nullptr, reason));
   if (!handle) return make_error(Errc::bad_request, "topic " + topic + ": " + reason);
@@ -85,7 +85,12 @@ Status Producer::warm_up(const std::string& topic, std::chrono::milliseconds tim
   const auto code = handle_->metadata(false, handle.get(), &raw, static_cast<int>(timeout.count()));
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (code != RdKafka::ERR_NO_ERROR) return to_error(code, "cannot read metadata of topic " + topic);
-  return Ok{};
+  for (const auto* entry : *metadata->topics()) {
+    if (entry->topic() == topic && entry->err() != RdKafka::ERR_UNKNOWN_TOPIC_OR_PART) {
+      return static_cast<int>(entry->partitions()->size());
+    }
+  }
+  return -1;
 }
 
 void Producer::raise_fatal_error_for_test(const std::string& reason) {

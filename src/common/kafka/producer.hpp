@@ -90,8 +90,10 @@ class Producer {
   }
 
   // Fetches the topic's metadata and connects to its leaders now, so the first order does not pay for
-  // it. Blocking; for start-up.
-  Status warm_up(const std::string& topic, std::chrono::milliseconds timeout);
+  // it; returns the topic's partition count as the producer now knows it (-1: no such topic). librdkafka
+  // fails a write to a partition its metadata lacks at once, and asks again only every few minutes: a
+  // partition added since (a new region) is writable once this was called after it. Blocking.
+  Result<int> warm_up(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
   int pending() const { return handle_ ? handle_->outq_len() : 0; }
