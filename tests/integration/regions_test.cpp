@@ -1,11 +1,13 @@
 // More regions on a running shop, on the real cluster: the admin tool grows the topic (idempotently) and
 // refuses to shrink it; statistics counts a partition added while it runs from that partition's beginning
-// and keeps it across a restart; the gateway accepts the new partition numbers without a restart.
+// and keeps it across a restart; a new region's order and repository instances may start before their
+// partition exists; the gateway accepts the new partition numbers without a restart.
 #include <nlohmann/json.hpp>
 
 #include "cluster_fixture.hpp"
 #include "gateway/gateway_service.hpp"
 #include "order/order_service.hpp"
+#include "repository/repository_service.hpp"
 #include "statistics/statistics_service.hpp"
 
 namespace kd::test {
@@ -125,8 +127,12 @@ TEST(Statistics, TakesUpPartitionsBeyondItsConfiguredCountFromTheirBeginning) {
   EXPECT_EQ(figures["regions"][4]["revenue"], 50);
 }
 
+// A new region's instances may start before its partition exists (in Kubernetes, before the Job has grown the
+// topic): order-4 waits, not ready, and repository-4 waits for records; once the partition is added, both
+// work, and the running gateway accepts partition 4 without a restart.
 TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   const auto topic = fresh_topic("gateway-grow");
+  const auto state = fresh_dir("gateway-grow");
   gateway::Config config;
   config.http.listen = "127.0.0.1:0";
   config.kafka.brokers = brokers();
@@ -137,12 +143,6 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   Running<gateway::Service> gateway(config);
   ASSERT_TRUE(gateway.ok()) << gateway.error();
 
-  const auto before = call(http::verb::post, gateway->port(), "/submit-order", "partition=4",
-                           "application/x-www-form-urlencoded");
-  EXPECT_EQ(before.status, 400u);
-  EXPECT_NE(before.body.find("from 0 to 2"), std::string::npos) << before.body;
-
-  ASSERT_TRUE(kafka::grow_topic(brokers(), topic, 5, {}, 30s));
   order::Config order;
   order.common.pod_name = "order-4";
   order.kafka.brokers = brokers();
@@ -151,9 +151,28 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   order.http.listen = "127.0.0.1:28204";
   Running<order::Service> order_4(order);
   ASSERT_TRUE(order_4.ok()) << order_4.error();
+  repository::Config warehouse;
+  warehouse.common.pod_name = "repository-4";
+  warehouse.kafka.brokers = brokers();
+  warehouse.kafka.topic = topic;
+  warehouse.kafka.partitions = 5;
+  warehouse.http.listen = "127.0.0.1:0";
+  warehouse.consumer.state_dir = state;
+  warehouse.consumer.group_id = "repository-" + topic;
+  Running<repository::Service> repository_4(warehouse);
+  ASSERT_TRUE(repository_4.ok()) << repository_4.error();
+
+  const auto waiting = call(http::verb::get, order_4->port(), "/readyz");
+  EXPECT_EQ(waiting.status, 503u);
+  EXPECT_NE(waiting.body.find("must have partition 4"), std::string::npos) << waiting.body;
+  const auto before = call(http::verb::post, gateway->port(), "/submit-order", "partition=4",
+                           "application/x-www-form-urlencoded");
+  EXPECT_EQ(before.status, 400u);
+  EXPECT_NE(before.body.find("from 0 to 2"), std::string::npos) << before.body;
+
+  ASSERT_TRUE(kafka::grow_topic(brokers(), topic, 5, {}, 30s));
   ASSERT_TRUE(
       eventually([&] { return call(http::verb::get, order_4->port(), "/readyz").status == 200; }, 30s));
-
   Reply reply;
   ASSERT_TRUE(eventually(
       [&] {
@@ -168,6 +187,12 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].partition, 4);
   EXPECT_EQ(stored[0].value, reply.body);
+  ASSERT_TRUE(eventually(
+      [&] {
+        return nlohmann::json::parse(
+                   call(http::verb::get, repository_4->port(), "/shipments").body)["shipped"] == 1;
+      },
+      60s));
 }
 
 }  // namespace
