@@ -29,12 +29,9 @@ Result<std::unique_ptr<PartitionWatch>> PartitionWatch::start(const PartitionWat
   };
   if (auto status = set_properties(*conf, ours); !status) return status.error();
   if (auto status = set_properties(*conf, options.extra); !status) return status.error();
-  std::string reason;
   watch->events_ = std::make_unique<ClientEvents>(options.client_id);
-  if (conf->set("event_cb", static_cast<RdKafka::EventCb*>(watch->events_.get()), reason) !=
-      RdKafka::Conf::CONF_OK) {
-    return make_error(Errc::internal, "Kafka metadata client callbacks: " + reason);
-  }
+  if (auto status = watch->events_->attach(*conf); !status) return status.error();
+  std::string reason;
   // A producer handle that never produces: the lightest client that can ask for metadata.
   watch->handle_.reset(RdKafka::Producer::create(conf.get(), reason));
   if (!watch->handle_) return make_error(Errc::bad_request, "cannot create Kafka metadata client: " + reason);
@@ -54,9 +51,12 @@ void PartitionWatch::run(std::stop_token stop) {
     handle_->poll(0);  // serves the client's log and error events
     if (!count) {
       if (!failing) {
-        log::warn(
-            "cannot read the topic's partition count; keeping the last known",
-            {{"topic", options_.topic}, {"partitions", partitions()}, {"error", count.error().message}});
+        // librdkafka's own reason (a refused password, an untrusted certificate) says more than "timed out".
+        log::warn("cannot read the topic's partition count; keeping the last known",
+                  {{"topic", options_.topic},
+                   {"partitions", partitions()},
+                   {"error", count.error().message},
+                   {"reason", events_->unreachable_reason().value_or("")}});
       }
       failing = true;
     } else {
