@@ -162,9 +162,12 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   Running<repository::Service> repository_4(warehouse);
   ASSERT_TRUE(repository_4.ok()) << repository_4.error();
 
-  const auto waiting = call(http::verb::get, order_4->port(), "/readyz");
+  Reply waiting;  // "no Kafka broker reachable" until the producer's first statistics say otherwise
+  EXPECT_TRUE(eventually([&] {
+    waiting = call(http::verb::get, order_4->port(), "/readyz");
+    return waiting.body.find("must have partition 4") != std::string::npos;
+  })) << waiting.body;
   EXPECT_EQ(waiting.status, 503u);
-  EXPECT_NE(waiting.body.find("must have partition 4"), std::string::npos) << waiting.body;
   const auto before = call(http::verb::post, gateway->port(), "/submit-order", "partition=4",
                            "application/x-www-form-urlencoded");
   EXPECT_EQ(before.status, 400u);
