@@ -19,7 +19,8 @@ class OrderTracking {
  public:
   // `watch` (which must outlive this) says how many partitions there are now: regions added while running.
   static Result<std::unique_ptr<OrderTracking>> create(asio::io_context& io, const KafkaSettings& kafka,
-                                                       const kafka::PartitionWatch& watch, const Peers& peers);
+                                                       const kafka::PartitionWatch& watch,
+                                                       const Peers& peers);
   ~OrderTracking();
 
   // The answer to GET /orders/{order_id}: 200 with the story, 400 for an id that is not one, 404 for an

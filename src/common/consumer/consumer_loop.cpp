@@ -1,7 +1,7 @@
 #include "common/consumer/consumer_loop.hpp"
 
-#include <charconv>
 #include <algorithm>
+#include <charconv>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 
