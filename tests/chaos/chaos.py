@@ -36,6 +36,7 @@ import sqlite3
 import struct
 import subprocess
 import sys
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -516,12 +517,38 @@ def gateway_range(topology):
         return json.loads(error.read()).get("message", "")
 
 
+class ConsoleWatch:
+    """The gateway's console event stream (/console/events), read on a thread of its own: how many regions
+    each snapshot shows."""
+
+    def __init__(self, topology):
+        self.snapshots = []
+        self.stream = urllib.request.urlopen(topology.url("gateway", "/console/events"), timeout=30)
+        threading.Thread(target=self.read, daemon=True).start()
+
+    def read(self):
+        event = None
+        try:
+            for raw in self.stream:
+                line = raw.decode("utf-8", "replace").rstrip("\n")
+                if line.startswith("event:"):
+                    event = line[len("event:"):].strip()
+                elif line.startswith("data:") and event == "snapshot":
+                    self.snapshots.append(len(json.loads(line[len("data:"):])["status"]["regions"]))
+        except (OSError, ValueError):
+            pass  # closed
+
+    def close(self):
+        self.stream.close()
+
+
 def grow(topology, scale, rate):
     """Three regions to five under load, as an operator would: `services.sh start` with five REGIONS grows the
     topic (kafka-demo-admin create-topic --grow) and starts order-3/4 and repository-3/4; the gateway and
     statistics must take up partitions 3 and 4 by themselves (PARTITION_REFRESH_MS), without a restart."""
     problems = []
     before = {name: topology.pid(name) for name in ("gateway", "statistics")}
+    console = ConsoleWatch(topology)  # someone watching: the console must start over with five regions
     old = Load(topology, "grow-old", rate * 3 // 5, duration_s=600)  # the three old regions, throughout
     try:
         old.sleep_until(4 * scale)
@@ -531,13 +558,16 @@ def grow(topology, scale, rate):
         started_at = old.elapsed()
         wait_for(lambda: "from 0 to 4" in gateway_range(topology), 30, "the gateway taking partitions 3 and 4")
         accepted_at = old.elapsed()
+        wait_for(lambda: 5 in console.snapshots, 30, "the console showing five regions")
         new = Load(topology, "grow-new", rate * 2 // 5, duration_s=8 * scale, partitions=5)
         _, new_answers = new.finish()
     finally:
         old.stop()  # an open-ended load must never outlive its scenario
+        console.close()
     _, old_answers = old.finish()
     log(f"grow: topic grown and order-3/4, repository-3/4 ready {started_at - grow_at:.1f} s after the start, "
-        f"the gateway took partitions 3 and 4 {accepted_at - started_at:.1f} s later")
+        f"the gateway took partitions 3 and 4 {accepted_at - started_at:.1f} s later; console snapshots of "
+        f"{console.snapshots} regions")
     if any(a["status"] != 200 for a in old_answers):
         problems.append(f"the three old regions noticed the growth: {describe(old_answers)}")
     if not new_answers or any(a["status"] != 200 for a in new_answers):

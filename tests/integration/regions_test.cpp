@@ -190,6 +190,11 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   ASSERT_EQ(stored.size(), 1u);
   EXPECT_EQ(stored[0].partition, 4);
   EXPECT_EQ(stored[0].value, reply.body);
+  // The order lookup covers the new partition too.
+  const auto order_id = nlohmann::json::parse(reply.body)["order_id"].get<std::string>();
+  const auto story = call(http::verb::get, gateway->port(), "/orders/" + order_id);
+  EXPECT_EQ(story.status, 200u) << story.body;
+  EXPECT_EQ(nlohmann::json::parse(story.body)["placed"]["by"], "order-4") << story.body;
   ASSERT_TRUE(eventually(
       [&] {
         return nlohmann::json::parse(
