@@ -53,6 +53,12 @@ clean:
 bench:
 	bench/run.py
 
+# Settings compared by turns on one cluster (bench/ab.py: the machine's speed drifts, so A/B alternate), e.g.
+#   make bench-ab AB="linger5:PRODUCER_LINGER_MS=5 linger0:PRODUCER_LINGER_MS=0"
+.PHONY: bench-ab
+bench-ab:
+	bench/ab.py $(AB)
+
 # Bounded state: 2,000,000 orders through one partition, then each consumer restarted on its state
 # (restart time, peak memory, state on disk); report in bench/results/soak.{json,md}.
 .PHONY: soak

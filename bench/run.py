@@ -56,6 +56,9 @@ CONSOLE_ROUNDS = int(ENV.get("KD_CONSOLE_ROUNDS", "4"))
 SECONDS = int(ENV.get("KD_BENCH_SECONDS", "20"))
 BACKLOG = int(ENV.get("KD_BACKLOG", "1000000"))
 OUT = Path(ENV.get("KD_BENCH_OUT", REPO / "bench" / "results"))
+REPEATS = int(ENV.get("KD_BENCH_REPEATS", "3"))
+LIGHT_RATES = [int(x) for x in ENV.get("KD_LIGHT_RATES", "200,500,1000").split(",")]
+WARMUP_SLICES = int(ENV.get("KD_WARMUP_SLICES", "3"))
 CONCURRENCY = 64
 PARTITIONS = 3
 SERVICES = ["gateway", "order-0", "order-1", "order-2", "repository-0", "repository-1", "repository-2", "statistics"]
@@ -106,6 +109,19 @@ def nearest_rank(sorted_values, q):
         return None
     rank = max(1, math.ceil(q * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
+
+
+def median(values):
+    values = sorted(v for v in values if v is not None)
+    if not values:
+        return None
+    middle = len(values) // 2
+    return values[middle] if len(values) % 2 else round((values[middle - 1] + values[middle]) / 2, 2)
+
+
+def median_run(runs, key):
+    """The run whose `key` is the median (the lower middle for an even count): its other figures go with it."""
+    return sorted(runs, key=lambda r: r[key])[(len(runs) - 1) // 2]
 
 
 # ---------------------------------------------------------------------------------------------- processes
@@ -182,6 +198,29 @@ def distro():
     except OSError:
         pass
     return platform.platform()
+
+
+BROKER_KEYS = ("num.network.threads", "num.io.threads", "num.replica.fetchers", "replica.fetch.wait.max.ms",
+               "replica.fetch.min.bytes", "min.insync.replicas", "default.replication.factor")
+
+
+def settings_in_force(brokers):
+    """The settings the figures depend on: the producer's and consumers' (from the environment the services
+    inherit, else their defaults), and broker-0's properties and JVM flags (the three brokers share them)."""
+    settings = {"producer": {"acks": "all", "enable.idempotence": True,
+                             "linger.ms": int(ENV.get("PRODUCER_LINGER_MS", "5"))},
+                "environment": {k: v for k, v in ENV.items()
+                                if k.startswith(("PRODUCER_", "DELIVERY_", "KAFKA_PROPERTIES", "COMMIT_"))}}
+    properties = VAR / "kafka" / "broker-0" / "server.properties"
+    if properties.exists():
+        values = dict(line.split("=", 1) for line in properties.read_text().splitlines()
+                      if "=" in line and not line.startswith("#"))
+        settings["broker"] = {k: values.get(k, "(Kafka's default)") for k in BROKER_KEYS}
+    pid = brokers.get("broker-0")
+    if pid:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        settings["broker_jvm"] = [a.decode() for a in argv if a.startswith((b"-X", b"-XX"))]
+    return settings
 
 
 # ---------------------------------------------------------------------------------------------- measurements
@@ -630,16 +669,29 @@ def main():
         pids = {name: pid_of(name) for name in SERVICES}
         brokers = broker_pids()
         gateway_url = f"http://127.0.0.1:{GATEWAY_PORT}/submit-order"
+        result["settings"]["in_force"] = settings_in_force(brokers)
+
+        # 2b. Warm-up: a fresh cluster answers slowly for its first minute (the brokers' JIT); the slices show it.
+        step(f"Warm-up: {WARMUP_SLICES} x 10 s open loop at 500/s, then 5 s closed loop")
+        result["warmup"] = []
+        for index in range(WARMUP_SLICES):
+            w = load_tool(["--url", gateway_url, "--rate", "500", "--duration", "10s"], f"load-warmup-{index}")
+            result["warmup"].append({"slice": index + 1, "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"],
+                                     "errors": w["requests"] - w["ok"]})
+            print(json.dumps(result["warmup"][-1]))
         wrk(gateway_url, 5, "wrk-pipeline-warmup")
         time.sleep(1)  # answers in flight when wrk stopped
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the warm-up")
 
         # 3. Pipeline throughput, closed loop, and the CPU it costs per service.
-        step(f"Pipeline: wrk -t2 -c{CONCURRENCY} {SECONDS}s through the gateway")
+        step(f"Pipeline: wrk -t2 -c{CONCURRENCY} {SECONDS}s through the gateway, {REPEATS} times")
         orders0 = stats_total()
         cpu0 = snapshot({**pids, **brokers})
         machine0 = machine_cpu_jiffies()
-        p = wrk(gateway_url, SECONDS, "wrk-pipeline")
+        runs = []
+        for index in range(REPEATS):
+            runs.append(wrk(gateway_url, SECONDS, f"wrk-pipeline-{index}"))
+            print(json.dumps({k: runs[-1][k] for k in ("rps", "p50_ms", "p99_ms", "errors")}))
         machine1 = machine_cpu_jiffies()
         time.sleep(1)  # answers in flight when wrk stopped
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the run")
@@ -647,30 +699,61 @@ def main():
         cpu1 = snapshot({**pids, **brokers})
         orders = stats_total() - orders0
         busy_s = ((machine1[0] - machine0[0]) - (machine1[1] - machine0[1])) / CLK_TCK
-        ours_s = sum(cpu1[n] - cpu0[n] for n in cpu1) + p["cpu_s"]
+        wrk_cpu = sum(p["cpu_s"] for p in runs)
+        ours_s = sum(cpu1[n] - cpu0[n] for n in cpu1) + wrk_cpu
+        p = median_run(runs, "rps")
         result["pipeline"] = {"rps": p["rps"], "p50_ms": p["p50_ms"], "p90_ms": p["p90_ms"], "p99_ms": p["p99_ms"],
-                              "max_ms": p["max_ms"], "errors": p["errors"], "requests": p["requests"],
-                              "orders_counted": orders,
+                              "max_ms": p["max_ms"], "errors": sum(r["errors"] for r in runs),
+                              "requests": sum(r["requests"] for r in runs), "orders_counted": orders,
+                              "runs": [{k: r[k] for k in ("rps", "p50_ms", "p99_ms", "errors")} for r in runs],
                               "machine_busy_cpu_s": round(busy_s, 1), "our_processes_cpu_s": round(ours_s, 1),
                               "other_processes_cpu_s": round(max(busy_s - ours_s, 0), 1)}
         result["cpu_s_per_1000_orders"] = {n: round((cpu1[n] - cpu0[n]) * 1000 / orders, 3) for n in cpu1}
-        result["cpu_s_per_1000_orders"]["wrk"] = round(p["cpu_s"] * 1000 / orders, 3)
-        print(json.dumps(result["pipeline"]))
+        result["cpu_s_per_1000_orders"]["wrk"] = round(wrk_cpu * 1000 / orders, 3)
+        print(json.dumps({k: v for k, v in result["pipeline"].items() if k != "runs"}))
 
-        # 4. Latency at a fixed load: open loop at half the throughput just measured.
+        # 3b. A quiet shop: open loop at light rates, REPEATS times each, in turn (a drift weighs on all alike).
+        step(f"Light load: open loop at {', '.join(map(str, LIGHT_RATES))}/s, {SECONDS}s each, {REPEATS} times")
+        light = {rate: [] for rate in LIGHT_RATES}
+        light_record = VAR / "light-500.jsonl"
+        for index in range(REPEATS):
+            for rate in LIGHT_RATES:
+                args = ["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "2s"]
+                if rate == 500 and index == 0:
+                    args += ["--record", str(light_record), "--record-start"]
+                o = load_tool(args, f"load-light-{rate}-{index}")
+                light[rate].append({k: o[k] for k in ("p50_ms", "p99_ms", "p999_ms", "requests", "ok")})
+                print(json.dumps({"rate": rate, **light[rate][-1]}))
+        wait_for(consumers_caught_up, 120, "the consumers to catch up with the light load")
+        time.sleep(1)  # the repositories' last "shipped" lines
+        result["light"] = {str(rate): {"runs": runs_, **{k: median([r[k] for r in runs_])
+                                                          for k in ("p50_ms", "p99_ms", "p999_ms")}}
+                           for rate, runs_ in light.items()}
+        if 500 in LIGHT_RATES:
+            result["light_e2e_500"] = end_to_end(light_record, "order")
+
+        # 4. Latency at a fixed load: open loop at half the throughput just measured, REPEATS times.
         rate = max(1, round(p["rps"] / 2))
-        step(f"Latency: kafka-demo-load open loop at {rate}/s for {SECONDS}s")
+        step(f"Latency: kafka-demo-load open loop at {rate}/s for {SECONDS}s, {REPEATS} times")
         record = VAR / "open-loop.jsonl"
-        o = load_tool(["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "3s",
-                       "--record", str(record), "--record-start"], "load-open")
+        half = []
+        for index in range(REPEATS):
+            args = ["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "3s"]
+            if index == 0:
+                args += ["--record", str(record), "--record-start"]
+            half.append(load_tool(args, f"load-open-{index}"))
+            print(json.dumps({k: half[-1][k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "ok", "requests")}))
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the open loop")
         time.sleep(1)  # the repositories' last commits
+        o = median_run(half, "p99_ms")
         result["latency"] = {"rate": rate, "achieved_rps": o["rps"], "requests": o["requests"], "ok": o["ok"],
                              "status": o["status"], "transport_errors": o["transport_errors"],
                              "p50_ms": o["p50_ms"], "p90_ms": o["p90_ms"], "p99_ms": o["p99_ms"],
                              "p999_ms": o["p999_ms"], "max_ms": o["max_ms"],
-                             "max_connections_used": o["connections"]}
-        print(json.dumps(result["latency"]))
+                             "max_connections_used": o["connections"],
+                             "runs": [{k: h[k] for k in ("p50_ms", "p99_ms", "p999_ms", "ok", "requests")}
+                                      for h in half]}
+        print(json.dumps({k: v for k, v in result["latency"].items() if k != "runs"}))
 
         # 4b. The console's cost: the pipeline with and without CONSOLES viewers, alternating.
         step(f"Consoles: the pipeline with and without {CONSOLES} consoles open, alternating")
@@ -758,9 +841,21 @@ def summarise(r):
         "pipeline_over_http_hello": round(f["pipeline_rps"] / f["http_hello_rps"], 3),
         "stats_catchup_over_kcat": round(f["stats_catchup_msgs_per_s"] / f["kcat_consume_msgs_per_s"], 3),
         "pipeline_over_kafka_produce": round(f["pipeline_rps"] / f["kafka_produce_msgs_per_s"], 3),
+        "pipeline_over_kafka_window64": round(f["pipeline_rps"] / r["kafka_produce"]["window64_msgs_per_s"], 3),
     }
+    f["light"] = {rate: {k: v for k, v in figures.items() if k != "runs"} for rate, figures in r["light"].items()}
+    f["light_e2e_500_p50_ms"] = r.get("light_e2e_500", {}).get("e2e_p50_ms")
     worst_rss = max(f["rss_mb"].values())
-    r["targets"] = [
+    light_targets = [{"target": f"light load {rate}/s (open loop): p50 <= 3 ms and p99 <= 10 ms (median of "
+                                f"{len(figures['runs'])} runs)",
+                      "value": f"{figures['p50_ms']} / {figures['p99_ms']}",
+                      "met": figures["p50_ms"] <= 3 and figures["p99_ms"] <= 10} for rate, figures in r["light"].items()]
+    r["targets"] = light_targets + [
+        {"target": "end to end (gateway → shipped) median <= 5 ms at 500/s", "value": f["light_e2e_500_p50_ms"],
+         "met": f["light_e2e_500_p50_ms"] is not None and f["light_e2e_500_p50_ms"] <= 5},
+        {"target": "pipeline_rps >= 90% of Kafka alone at the same concurrency (window 64)",
+         "value": r["ratios"]["pipeline_over_kafka_window64"],
+         "met": r["ratios"]["pipeline_over_kafka_window64"] >= 0.9},
         {"target": "latency p99 <= 10 ms at 50% of pipeline_rps (open loop)", "value": f["latency_p99_ms"],
          "met": f["latency_p99_ms"] <= 10},
         {"target": "pipeline_rps >= 25% of http_hello_rps", "value": r["ratios"]["pipeline_over_http_hello"],
@@ -798,9 +893,12 @@ def report(r):
         f"({r['kafka_produce']['window64_ack_p50_ms']} / {r['kafka_produce']['window64_ack_p99_ms']}) |",
         f"| pipeline_rps (wrk -t2 -c64 + Lua, gateway → order → Kafka) | {f['pipeline_rps']:.0f} |",
         f"| pipeline_p50_ms / pipeline_p99_ms | {f['pipeline_p50_ms']} / {f['pipeline_p99_ms']} |",
+        f"| pipeline rps of each run (the median above) | "
+        f"{' / '.join(str(round(x['rps'])) for x in r['pipeline']['runs'])} |",
         f"| pipeline errors | {f['pipeline_errors']} |",
         f"| open loop at {r['latency']['rate']}/s (50%): latency p50 / p99 / p999 ms | {f['latency_p50_ms']} / "
-        f"{f['latency_p99_ms']} / {f['latency_p999_ms']} |",
+        f"{f['latency_p99_ms']} / {f['latency_p999_ms']} (p99 of each run: "
+        f"{' / '.join(str(x['p99_ms']) for x in r['latency']['runs'])}) |",
         f"| e2e_p50_ms / e2e_p99_ms (gateway → repository shipped, {r['e2e']['e2e_orders']} orders) | "
         f"{f['e2e_p50_ms']} / {f['e2e_p99_ms']} |",
         f"| stats_catchup_msgs_per_s ({r['catchup']['backlog']} orders, fresh statistics) | "
@@ -819,11 +917,27 @@ def report(r):
         f"{r['consoles']['gateway_cpu_ms_per_1000_without']} / {r['consoles']['gateway_cpu_ms_per_1000_with']}; "
         f"{r['consoles']['brokers_cpu_ms_per_1000_without']} / {r['consoles']['brokers_cpu_ms_per_1000_with']} |",
         "",
+        f"A quiet shop: open loop at light rates, {len(next(iter(r['light'].values()))['runs'])} runs of each in "
+        "turn; the median of each figure, then every run's p50 / p99 ms.",
+        "",
+        "| rate | p50 ms | p99 ms | p999 ms | runs (p50 / p99) |",
+        "|---|---|---|---|---|",
+        *[f"| {rate}/s | {x['p50_ms']} | {x['p99_ms']} | {x['p999_ms']} | "
+          + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}" for run in x["runs"]) + " |"
+          for rate, x in r["light"].items()],
+        *([f"| end to end at 500/s (gateway → shipped, {r['light_e2e_500']['e2e_orders']} orders of the first run) "
+           f"| {r['light_e2e_500']['e2e_p50_ms']} | {r['light_e2e_500']['e2e_p99_ms']} | | |"]
+          if "light_e2e_500" in r else []),
+        "",
+        "Warm-up (a fresh cluster, open loop at 500/s, 10 s slices): p50 / p99 ms "
+        + ", ".join(f"{w['p50_ms']} / {w['p99_ms']}" for w in r["warmup"]) + ".",
+        "",
         "| ratio | value |",
         "|---|---|",
         f"| pipeline_rps / http_hello_rps | {r['ratios']['pipeline_over_http_hello']} |",
         f"| stats_catchup / kcat_consume | {r['ratios']['stats_catchup_over_kcat']} |",
         f"| pipeline_rps / kafka_produce_msgs_per_s | {r['ratios']['pipeline_over_kafka_produce']} |",
+        f"| pipeline_rps / Kafka alone with 64 in flight | {r['ratios']['pipeline_over_kafka_window64']} |",
         "",
         "| service | peak RSS MB | CPU s per 1,000 orders |",
         "|---|---|---|",
@@ -846,6 +960,12 @@ def report(r):
     ]
     for target in t:
         lines.append(f"| {target['target']} | {target['value']} | {yes(target['met'])} |")
+    settings = r["settings"].get("in_force", {})
+    lines += ["", "Settings in force: producer " + ", ".join(f"{k}={v}" for k, v in settings.get("producer", {}).items())
+              + "; environment " + (", ".join(f"{k}={v}" for k, v in settings.get("environment", {}).items()) or "none")
+              + "; brokers' server.properties (topics may override: order has min.insync.replicas=2) "
+              + ", ".join(f"{k}={v}" for k, v in settings.get("broker", {}).items())
+              + "; broker JVM " + " ".join(settings.get("broker_jvm", [])) + "."]
     lines += ["", "How each figure is measured, and what bounds the ones that miss their targets: bench/README.md.", ""]
     return "\n".join(lines)
 
