@@ -17,7 +17,10 @@
 #
 # Env: KD_VAR (default <repo>/.var), KD_CACHE (default <repo>/.cache),
 #      KD_KAFKA_PORT_BASE (9092), KD_KAFKA_CONTROLLER_PORT_BASE (19092),
-#      KD_KAFKA_START_TIMEOUT (seconds, default 90).
+#      KD_KAFKA_START_TIMEOUT (seconds, default 90),
+#      KD_KAFKA_HOSTS (default: 127.0.0.1 for each): broker N's address, the Nth of a comma-separated list,
+#        on which it listens and which it advertises (the fault tests' test hosts, tests/chaos/hosts.py),
+#      KD_KAFKA_NETNS (default none): broker N runs inside network namespace N of this list (ip netns exec).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -31,12 +34,15 @@ port_base="${KD_KAFKA_PORT_BASE:-9092}"
 ctl_base="${KD_KAFKA_CONTROLLER_PORT_BASE:-19092}"
 start_timeout="${KD_KAFKA_START_TIMEOUT:-90}"
 ids=(0 1 2)
+IFS=',' read -r -a hosts <<<"${KD_KAFKA_HOSTS:-127.0.0.1,127.0.0.1,127.0.0.1}"
+IFS=',' read -r -a netns <<<"${KD_KAFKA_NETNS:-}"
 tls="$kvar/tls"
 scram_user=shop
 
 die() { echo "cluster: $*" >&2; exit 1; }
 
 port_of() { echo $((port_base + $1)); }
+host_of() { echo "${hosts[$1]:?KD_KAFKA_HOSTS names no address for broker $1}"; }
 sasl_port_of() { echo $((port_base + 50 + $1)); }
 mtls_port_of() { echo $((port_base + 60 + $1)); }
 bdir() { echo "$kvar/broker-$1"; }
@@ -77,17 +83,20 @@ take_lock() {
   flock 9
 }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+# Broker N's plaintext port accepts connections.
+port_open() { (exec 3<>"/dev/tcp/$(host_of "$1")/$(port_of "$1")") 2>/dev/null; }
 
-# Broker ids listed in the metadata returned by the broker on port $1.
+# Broker ids listed in the metadata returned by broker N.
 metadata_ids() {
-  kcat -b "127.0.0.1:$1" -L -m 3 2>/dev/null | sed -n 's/^ *broker \([0-9]*\) at .*/\1/p' | sort -n | tr '\n' ' ' || true
+  kcat -b "$(host_of "$1"):$(port_of "$1")" -L -m 3 2>/dev/null | sed -n 's/^ *broker \([0-9]*\) at .*/\1/p' | sort -n | tr '\n' ' ' || true
 }
 
 write_config() {
   local n=$1 d voters="" i
   d="$(bdir "$n")"
-  for i in "${ids[@]}"; do voters+="${voters:+,}$i@127.0.0.1:$((ctl_base + i))"; done
+  local h
+  h="$(host_of "$n")"
+  for i in "${ids[@]}"; do voters+="${voters:+,}$i@$(host_of "$i"):$((ctl_base + i))"; done
   mkdir -p "$d/data"
   # Regenerated every start so port/env changes take effect; data is kept.
   cat >"$d/server.properties" <<EOF
@@ -95,8 +104,8 @@ write_config() {
 process.roles=broker,controller
 node.id=$n
 controller.quorum.voters=$voters
-listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),CONTROLLER://127.0.0.1:$((ctl_base + n)),SASL_SSL://127.0.0.1:$(sasl_port_of "$n"),SSL://127.0.0.1:$(mtls_port_of "$n")
-advertised.listeners=PLAINTEXT://127.0.0.1:$(port_of "$n"),SASL_SSL://127.0.0.1:$(sasl_port_of "$n"),SSL://127.0.0.1:$(mtls_port_of "$n")
+listeners=PLAINTEXT://$h:$(port_of "$n"),CONTROLLER://$h:$((ctl_base + n)),SASL_SSL://$h:$(sasl_port_of "$n"),SSL://$h:$(mtls_port_of "$n")
+advertised.listeners=PLAINTEXT://$h:$(port_of "$n"),SASL_SSL://$h:$(sasl_port_of "$n"),SSL://$h:$(mtls_port_of "$n")
 controller.listener.names=CONTROLLER
 inter.broker.listener.name=PLAINTEXT
 listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,SASL_SSL:SASL_SSL,SSL:SSL
@@ -185,7 +194,7 @@ add_scram_user() {
     # A properties file takes the credential without the brackets --add-config wants.
     (umask 077 && printf '%s=password=%s\n' "$mechanism" "$(cat "$tls/$scram_user.password")" >"$request")
     if ! out="$(java -cp "$libs/*" -Dlog4j.configuration="file:$log4j" kafka.admin.ConfigCommand \
-      --bootstrap-server "127.0.0.1:$(port_of 0)" --alter --entity-type users --entity-name "$scram_user" \
+      --bootstrap-server "$(host_of 0):$(port_of 0)" --alter --entity-type users --entity-name "$scram_user" \
       --add-config-file "$request" 2>&1)"; then
       rm -f "$request"
       printf '%s\n' "$out" | grep -v password >&2
@@ -236,10 +245,12 @@ launch() {
   # Keep the previous run's log for post-mortems, but don't grow forever.
   [[ -f "$log" ]] && mv -f "$log" "$log.1"
   rm -f "$(pidfile "$n")"
+  local -a inside=()
+  if [[ -n "${netns[$n]:-}" ]]; then inside=(ip netns exec "${netns[$n]}"); fi
   # setsid + nohup: the JVM survives this script and its terminal; the inner
   # shell writes its own pid then execs java, so the pid file is the JVM's.
   # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
-  setsid nohup bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$n")" \
+  setsid nohup "${inside[@]}" bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$n")" \
     java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
     -cp "$libs/*" -Dlog4j.configuration="file:$log4j" \
     kafka.Kafka "$d/server.properties" </dev/null >>"$log" 2>&1 9>&- &
@@ -271,7 +282,7 @@ wait_ready() {
     for n in $want_up; do
       [[ -n "$(broker_pid "$n")" ]] || { echo "cluster: broker $n exited during start-up" >&2; fail_with_log "$n"; }
       ok=0
-      if port_open "$(port_of "$n")" && [[ "$(metadata_ids "$(port_of "$n")")" == "$want_meta" ]]; then ok=1; fi
+      if port_open "$n" && [[ "$(metadata_ids "$n")" == "$want_meta" ]]; then ok=1; fi
       ((ok)) || pending+="$n "
     done
     [[ -z "$pending" ]] && { echo "cluster: ready after $((SECONDS - t0)) s"; return 0; }
@@ -362,7 +373,7 @@ cmd_status() {
   for n in "${ids[@]}"; do
     pid="$(broker_pid "$n")"
     if [[ -n "$pid" ]]; then
-      echo "broker $n: running pid $pid (127.0.0.1:$(port_of "$n"), SASL_SSL :$(sasl_port_of "$n"), mTLS :$(mtls_port_of "$n"))"
+      echo "broker $n: running pid $pid ($(host_of "$n"):$(port_of "$n"), SASL_SSL :$(sasl_port_of "$n"), mTLS :$(mtls_port_of "$n"))"
     else
       echo "broker $n: stopped"
     fi
@@ -398,7 +409,7 @@ cmd_restart() {
   local t0=$SECONDS last=0
   while :; do
     [[ -n "$(broker_pid "$n")" ]] || { echo "cluster: broker $n exited during start-up" >&2; fail_with_log "$n"; }
-    if port_open "$(port_of "$n")" && [[ " $(metadata_ids "$(port_of "$n")")" == *" $n "* ]]; then
+    if port_open "$n" && [[ " $(metadata_ids "$n")" == *" $n "* ]]; then
       echo "cluster: broker $n ready after $((SECONDS - t0)) s"
       return 0
     fi

@@ -17,7 +17,12 @@
 # KD_ORDER_PORT_BASE + N); KD_VAR [<repo>/.var] for logs/, state/, run/; KD_BIN [<repo>/build/release/bin];
 # KD_BROKERS [127.0.0.1:9092,127.0.0.1:9093,127.0.0.1:9094]; KD_TOPIC [order]; KD_GATEWAY_PORT,
 # KD_ORDER_PORT_BASE, KD_REPOSITORY_PORT_BASE, KD_STATISTICS_PORT [scripts/local/ports.env];
-# KD_KAFKA_SECURITY [plaintext], or sasl_ssl or mtls to use the cluster's secured listeners (security.sh).
+# KD_KAFKA_SECURITY [plaintext], or sasl_ssl or mtls to use the cluster's secured listeners (security.sh);
+# KD_STATE_DIR [$KD_VAR/state], the consumers' STATE_DIR.
+# For the fault tests' test hosts (tests/chaos/hosts.py): KD_NETNS_PREFIX [none] runs each service NAME inside
+# network namespace <prefix>NAME, listening on all its addresses, the gateway finding the others by host name
+# (order-N, repository-N, statistics: the namespaces' /etc/netns hosts files); KD_EXEC_WRAPPER [none], a
+# command the services named are started under (`env LD_PRELOAD=… FAKETIME=…` for a clock step).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,7 +39,9 @@ statistics_port="$KD_STATISTICS_PORT"
 regions="${REGIONS:-陕北,关中,陕南}"
 logs="$var/logs"
 run="$var/run"
-state="$var/state"
+state="${KD_STATE_DIR:-$var/state}"
+netns_prefix="${KD_NETNS_PREFIX:-}"
+read -r -a wrapper <<<"${KD_EXEC_WRAPPER:-}"
 source "$here/security.sh"
 
 die() { echo "services: $*" >&2; exit 1; }
@@ -84,19 +91,24 @@ launch() {
     echo "services: $name is already running"
     return
   fi
-  local -a extra=()
+  local -a extra=() inside=()
+  local listen=127.0.0.1 order_host=127.0.0.1 repository_host=127.0.0.1 statistics_host=127.0.0.1
+  if [[ -n "$netns_prefix" ]]; then
+    inside=(ip netns exec "$netns_prefix$name")
+    listen=0.0.0.0 order_host="order-{partition}" repository_host="repository-{partition}" statistics_host=statistics
+  fi
   if [[ "$binary" == gateway ]]; then
     # Kubernetes gives each order pod its own DNS name; here each gets its own port, 8100 + partition,
     # which the template spells as "810{partition}".
-    extra=(--order-url "http://127.0.0.1:${order_base%0}{partition}/submit-order")
+    extra=(--order-url "http://$order_host:${order_base%0}{partition}/submit-order")
     # The order tracking and the console ask the warehouses and statistics how far they have got.
-    extra+=(--repository-url "http://127.0.0.1:${repository_base%0}{partition}")
-    extra+=(--statistics-url "http://127.0.0.1:$statistics_port")
+    extra+=(--repository-url "http://$repository_host:${repository_base%0}{partition}")
+    extra+=(--statistics-url "http://$statistics_host:$statistics_port")
   fi
   # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
-  setsid nohup env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="127.0.0.1:$port" KAFKA_BROKERS="$brokers" KAFKA_TOPIC="$topic" \
-    KAFKA_PARTITIONS="$partitions" REGIONS="$regions" STATE_DIR="$state" \
-    "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
+  setsid nohup "${inside[@]}" env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="$listen:$port" KAFKA_BROKERS="$brokers" \
+    KAFKA_TOPIC="$topic" KAFKA_PARTITIONS="$partitions" REGIONS="$regions" STATE_DIR="$state" \
+    "${wrapper[@]}" "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
   echo $! >"$run/$name.pid"
 }
 
@@ -104,7 +116,9 @@ wait_ready() {
   local name="$1" port deadline
   port="$(port_of "$name")"
   deadline=$((SECONDS + 30))
-  until curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
+  local -a inside=()
+  if [[ -n "$netns_prefix" ]]; then inside=(ip netns exec "$netns_prefix$name"); fi
+  until "${inside[@]}" curl -fsS -o /dev/null "http://127.0.0.1:$port/readyz" 2>/dev/null; do
     if [[ -z "$(pid_of "$name")" ]]; then
       tail -n 20 "$logs/$name.log" >&2 || true
       die "$name exited during start-up (log: $logs/$name.log)"

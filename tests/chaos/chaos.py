@@ -28,9 +28,11 @@ Env: KD_BIN (built binaries, default build/release/bin), KD_VAR (default build/c
 
 import argparse
 import collections
+import datetime
 import json
 import os
 import pathlib
+import shutil
 import signal
 import sqlite3
 import struct
@@ -41,7 +43,10 @@ import time
 import urllib.error
 import urllib.request
 
-REPO = pathlib.Path(__file__).resolve().parents[2]
+import hosts as hosts_module
+
+HERE = pathlib.Path(__file__).resolve().parent
+REPO = HERE.parents[1]
 CLUSTER = REPO / "scripts/kafka/cluster.sh"
 SERVICES = REPO / "scripts/local/services.sh"
 REGIONS = "陕北,关中,陕南"
@@ -80,14 +85,15 @@ class Topology:
         self.bin = pathlib.Path(bin_dir)
         self.topic = None
         self.regions = REGIONS
+        self.brokers = BROKERS
         self.env = dict(os.environ, KD_VAR=str(self.var), KD_BIN=str(self.bin), KD_BROKERS=BROKERS, **PORTS)
 
     @property
     def partitions(self):
         return len(self.regions.split(","))
 
-    def run(self, script, *args, check=True, regions=None):
-        env = dict(self.env, KD_TOPIC=self.topic or "order", REGIONS=regions or self.regions)
+    def run(self, script, *args, check=True, regions=None, env=None):
+        env = dict(self.env, KD_TOPIC=self.topic or "order", REGIONS=regions or self.regions, **(env or {}))
         done = subprocess.run([str(script), *args], env=env, capture_output=True, text=True)
         if check and done.returncode != 0:
             raise RuntimeError(f"{script.name} {' '.join(args)} failed:\n{done.stdout}{done.stderr}")
@@ -95,7 +101,7 @@ class Topology:
 
     def admin(self, *args):
         """kafka-demo-admin on the scenario's topic; the finished process, whatever its exit status."""
-        return subprocess.run([str(self.bin / "kafka-demo-admin"), "--brokers", BROKERS, "--topic", self.topic, *args],
+        return subprocess.run([str(self.bin / "kafka-demo-admin"), "--brokers", self.brokers, "--topic", self.topic, *args],
                               capture_output=True, text=True, timeout=60)
 
     def pid(self, service):
@@ -110,6 +116,9 @@ class Topology:
 
     def state_dir(self):
         return self.var / "state"
+
+    def warehouse_db(self, partition):
+        return self.state_dir() / f"repository-{self.topic}-{partition}.db"
 
     def url(self, service, path):
         port = {
@@ -167,10 +176,10 @@ class Load:
         return summary, answers
 
 
-def read_topic(topic):
+def read_topic(topic, brokers=None):
     """Every record of the topic, through kcat: an account of what Kafka holds that owes nothing to our code."""
     done = subprocess.run(
-        ["kcat", "-C", "-b", BROKERS, "-t", topic, "-o", "beginning", "-e", "-q", "-J"],
+        ["kcat", "-C", "-b", brokers or BROKERS, "-t", topic, "-o", "beginning", "-e", "-q", "-J"],
         capture_output=True, text=True, timeout=120)
     if done.returncode != 0:
         raise RuntimeError(f"kcat failed: {done.stderr}")
@@ -212,7 +221,7 @@ def read_warehouse_state(path):
 
 def settle(topology, topic, deadline_s=90):
     """Waits until every warehouse and statistics have handled every record in the topic."""
-    records = read_topic(topic)
+    records = read_topic(topic, topology.brokers)
     ends = collections.Counter(r["partition"] for r in records)
     # Statistics counts each order once, however many copies Kafka holds, and rejects what is not an order.
     orders = [decode_order(r.get("payload")) for r in records]
@@ -279,7 +288,7 @@ def reconcile(name, topology, answers, records, poison=0):
     stored_unknown = sum(1 for i, copies in stored.items()
                          if i not in acked and (i in unknown_ids or copies[0][1]["user_id"] in unknown_users))
 
-    states = {p: read_warehouse_state(topology.state_dir() / f"repository-{topology.topic}-{p}.db")
+    states = {p: read_warehouse_state(topology.warehouse_db(p))
               for p in range(topology.partitions)}
     shipped_by = {p: ids for p, (ids, _) in states.items()}
     shipped_all = collections.Counter(i for ids in shipped_by.values() for i in ids)
@@ -323,6 +332,11 @@ def reconcile(name, topology, answers, records, poison=0):
         problems.append(f"{len(phantoms)} orders are in Kafka that nobody was told about, e.g. {phantoms[:3]}")
     if written_errors:
         problems.append(f"{len(written_errors)} orders answered 'not written' are in Kafka")
+    # Kafka's copies of one order are the same bytes; two different orders under one id mean an id handed out
+    # twice (an order instance's clock stepped back), which the consumers must never take for a copy.
+    reused = [i for i, copies in stored.items() if len({json.dumps(o, sort_keys=True) for _, o in copies}) > 1]
+    if reused:
+        problems.append(f"{len(reused)} order ids each name two different orders in Kafka, e.g. {reused[:3]}")
 
     line = (f"chaos {name}: acked={len(acked)} in_kafka={len(stored)} shipped={len(shipped_all)} "
             f"counted={counted} lost={lost} duplicated={duplicated} "
@@ -345,9 +359,10 @@ def describe(answers):
 # --- the scenarios -------------------------------------------------------------------------------------
 # Each returns (answers, records, extra problems, poison count). `scale` shortens them for `make test`.
 
-def fully_replicated(topic):
+def fully_replicated(topic, brokers=None):
     """True when every partition of the topic has all its replicas in sync again."""
-    done = subprocess.run(["kcat", "-L", "-b", BROKERS, "-t", topic, "-J"], capture_output=True, text=True, timeout=30)
+    done = subprocess.run(["kcat", "-L", "-b", brokers or BROKERS, "-t", topic, "-J"], capture_output=True, text=True,
+                          timeout=30)
     if done.returncode != 0:
         return False
     try:
@@ -602,6 +617,312 @@ def check_dead_letters(topic, expected):
     return []
 
 
+# --- faults on test hosts of their own (tests/chaos/hosts.py) -----------------------------------------
+# Each broker and service is a network namespace on a bridge, so one host's network can be cut or degraded
+# while the others keep theirs. Each scenario reports, besides the reconciliation, how the answers fared
+# while the fault lasted: their p50/p99 and how many got 503 and 504.
+
+BROKER_HOSTS = [f"broker-{n}" for n in range(3)]
+SERVICE_HOSTS = (["gateway", "statistics"] + [f"order-{n}" for n in range(3)] +
+                 [f"repository-{n}" for n in range(3)])
+LIBFAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
+# While a broker's packets vanish, a write in flight to it is failed by librdkafka's timeout scan, which runs
+# once a second: answers come up to a second past the delivery timeout, and on this loaded 2-core machine
+# (builds of other trees beside it) we saw up to 8.0 s. Past this bound an answer counts as a hang.
+NETWORK_BOUND_S = DELIVERY_TIMEOUT_S + 3.5
+
+
+class HostTopology(Topology):
+    """The same scripts as Topology, but brokers and services each on a test host of its own."""
+
+    def __init__(self, var, bin_dir, hosts):
+        super().__init__(var, bin_dir)
+        self.hosts = hosts
+        base = int(PORTS["KD_KAFKA_PORT_BASE"])
+        self.brokers = ",".join(f"{hosts.address(name)}:{base + n}" for n, name in enumerate(BROKER_HOSTS))
+        self.env.update(KD_BROKERS=self.brokers,
+                        KD_KAFKA_HOSTS=",".join(hosts.address(name) for name in BROKER_HOSTS),
+                        KD_KAFKA_NETNS=",".join(hosts.netns(name) for name in BROKER_HOSTS),
+                        KD_NETNS_PREFIX=f"{hosts.prefix}-")
+        self.warehouse_dbs = {}  # partition -> a state file elsewhere than STATE_DIR (disk_full)
+
+    def url(self, service, path):
+        local = super().url(service, path)  # http://127.0.0.1:<port><path>
+        return local.replace("127.0.0.1", self.hosts.address(service), 1)
+
+    def warehouse_db(self, partition):
+        return self.warehouse_dbs.get(partition) or super().warehouse_db(partition)
+
+    def leader(self, partition):
+        """The broker host that leads a partition of the scenario's topic."""
+        done = subprocess.run(["kcat", "-L", "-b", self.brokers, "-t", self.topic, "-J"], capture_output=True,
+                              text=True, timeout=30, check=True)
+        for entry in json.loads(done.stdout)["topics"][0]["partitions"]:
+            if entry["partition"] == partition:
+                return f"broker-{entry['leader']}"
+        raise RuntimeError(f"no leader for partition {partition} of {self.topic}")
+
+    def heal_all(self):
+        """After a scenario, once its services have stopped: every host's network whole, every small disk gone."""
+        for name in self.hosts.names:
+            self.hosts.heal(name)
+        for path in list(self.hosts.mounts):
+            self.hosts.release_disk(path)
+        self.warehouse_dbs.clear()
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0
+
+
+def fault_figures(answers):
+    """p50/p99 and the 503/504 counts of the answers to requests begun while a fault lasted."""
+    latencies = [a["latency_us"] / 1e6 for a in answers if a["status"]]
+    statuses = collections.Counter(a["status"] for a in answers)
+    return (f"{len(answers)} requests, p50 {percentile(latencies, 0.5) * 1000:.0f} ms, "
+            f"p99 {percentile(latencies, 0.99):.2f} s, max {max(latencies, default=0):.2f} s, "
+            f"503: {statuses[503]}, 504: {statuses[504]}, all {dict(statuses)}")
+
+
+def answered_at(answer):
+    """When the answer came, in the load's seconds (its latency is counted from the request's planned start)."""
+    return answer["start_s"] + answer["latency_us"] / 1e6
+
+
+def out_of_bound(answers, bound_s=NETWORK_BOUND_S):
+    """Answers slower than the order service's bound, or never answered."""
+    return [a for a in answers if a["status"] == 0 or a["latency_us"] > bound_s * 1e6]
+
+
+def partition(topology, scale, rate):
+    """One broker's network cut off (every packet in or out dropped, nothing refused) for 20 s, then healed."""
+    hosts, victim = topology.hosts, "broker-1"
+    load = Load(topology, "partition", rate, duration_s=600)
+    try:
+        load.sleep_until(5 * scale)
+        cut_at = load.elapsed()
+        hosts.isolate(victim)
+        log(f"partition: {victim} ({hosts.address(victim)}) isolated: its packets dropped")
+        load.sleep_until(cut_at + 20 * scale)
+        healed_at = load.elapsed()
+        hosts.heal(victim)
+        log(f"partition: {victim} healed after {healed_at - cut_at:.1f} s")
+        wait_for(lambda: fully_replicated(topology.topic, topology.brokers), 90, "the topic fully replicated again")
+        in_sync_at = load.elapsed()
+        load.sleep_until(in_sync_at + 4)
+    finally:
+        load.stop()
+        hosts.heal(victim)
+    _, answers = load.finish()
+    problems = []
+    tail = window(answers, in_sync_at + 0.5, in_sync_at + 4)
+    if not tail or any(a["status"] != 200 for a in tail):
+        problems.append(f"after {victim} was back in sync, not all 200: {describe(tail)}")
+    during = window(answers, cut_at, healed_at)
+    late = out_of_bound(during)
+    if late:
+        problems.append(f"{len(late)} answers during the partition took over {NETWORK_BOUND_S} s or never came")
+    log(f"partition: while {victim} was cut off ({healed_at - cut_at:.0f} s): {fault_figures(during)}; "
+        f"in sync again {in_sync_at - healed_at:.1f} s after healing")
+    return answers, problems, 0
+
+
+def lossy_link(topology, scale, rate):
+    """5% of packets lost each way and every packet sent held 50 ms, on the leader of partition 0, for 30 s."""
+    hosts = topology.hosts
+    victim = topology.leader(0)
+    load = Load(topology, "lossy_link", rate, duration_s=600)
+    delayer = ""
+    try:
+        load.sleep_until(5 * scale)
+        before = hosts.rtt_ms(victim)
+        bad_at = load.elapsed()
+        hosts.degrade(victim, loss_percent=5, delay_ms=50)
+        during_rtt = hosts.rtt_ms(victim, count=20)
+        log(f"lossy_link: {victim} (leader of partition 0) loses 5% each way, holds what it sends 50 ms: "
+            f"ping {before} ms before, {during_rtt} ms now")
+        load.sleep_until(bad_at + 30 * scale)
+        healed_at = load.elapsed()
+        delayer = hosts.heal(victim)
+        wait_for(lambda: fully_replicated(topology.topic, topology.brokers), 90, "the topic fully replicated again")
+        in_sync_at = load.elapsed()
+        load.sleep_until(in_sync_at + 4)
+    finally:
+        load.stop()
+        hosts.heal(victim)
+    _, answers = load.finish()
+    problems = []
+    if during_rtt is None or during_rtt < 50:
+        problems.append(f"the link was not slowed: ping {during_rtt} ms while degraded")
+    tail = window(answers, in_sync_at + 0.5, in_sync_at + 4)
+    if not tail or any(a["status"] != 200 for a in tail):
+        problems.append(f"after the link was healed, not all 200: {describe(tail)}")
+    during = window(answers, bad_at, healed_at)
+    late = out_of_bound(during)
+    if late:
+        problems.append(f"{len(late)} answers on the lossy, slow link took over {NETWORK_BOUND_S} s or never came")
+    log(f"lossy_link: while degraded ({healed_at - bad_at:.0f} s): {fault_figures(during)}; "
+        f"partition 0 alone: {fault_figures(window(answers, bad_at, healed_at, {0}))}; {delayer}")
+    return answers, problems, 0
+
+
+def order_cut_off(topology, scale, rate):
+    """order-1 cannot reach any broker (its packets to and from them dropped), the gateway still reaches it."""
+    hosts, victim = topology.hosts, "order-1"
+    duration = 15 * scale
+    load = Load(topology, "order_cut_off", rate, duration_s=600)
+    try:
+        load.sleep_until(5 * scale)
+        cut_at = load.elapsed()
+        hosts.cut(victim, BROKER_HOSTS)
+        log(f"order_cut_off: {victim} cut off from the three brokers")
+        load.sleep_until(cut_at + duration)
+        healed_at = load.elapsed()
+        hosts.heal(victim)
+        log(f"order_cut_off: {victim} reaches the brokers again")
+        # TCP retransmits back off while the link is cut: the first may come seconds after healing.
+        load.sleep_until(healed_at + 20)
+        tail_from = load.elapsed()
+        load.sleep_until(tail_from + 4)
+    finally:
+        load.stop()
+        hosts.heal(victim)
+    _, answers = load.finish()
+    problems = []
+    # While the cut lasts no request for partition 1 may be told its order was written: nothing can be. (One
+    # begun during the cut may be written and answered 200 after healing, within its delivery timeout.)
+    during = window(answers, cut_at + 0.2, healed_at, {1})
+    acked = [a for a in during if a["status"] == 200 and answered_at(a) < healed_at]
+    if acked:
+        problems.append(f"{len(acked)} orders of partition 1 answered 200 while order-1 could not reach Kafka")
+    late = out_of_bound(during)
+    if late:
+        problems.append(f"{len(late)} answers for partition 1 took over {NETWORK_BOUND_S} s or never came")
+    others = window(answers, 0, tail_from, {0, 2})
+    if any(a["status"] != 200 for a in others):
+        problems.append(f"partitions 0 and 2 must not notice: {describe(others)}")
+    tail = window(answers, tail_from, tail_from + 4)
+    if not tail or any(a["status"] != 200 for a in tail):
+        problems.append(f"20 s after healing, not all 200: {describe(tail)}")
+    first_ok = min((answered_at(a) for a in window(answers, cut_at, tail_from, {1})
+                    if a["status"] == 200 and answered_at(a) >= healed_at), default=None)
+    back = f"{first_ok - healed_at:.1f} s" if first_ok is not None else "not within 20 s"
+    log(f"order_cut_off: partition 1 while cut off ({healed_at - cut_at:.0f} s): {fault_figures(during)}; "
+        f"first 200 again {back} after healing")
+    return answers, problems, 0
+
+
+def disk_full(topology, scale, rate):
+    """repository-1's state on a small tmpfs of its own, filled under load: it must stop, say why, lose nothing,
+    and go on once there is room again."""
+    hosts, victim = topology.hosts, "repository-1"
+    topology.services("stop", victim)
+    disk = hosts.small_disk(topology.var / "disk-repository-1", "16M")
+    topology.warehouse_dbs[1] = disk / f"repository-{topology.topic}-1.db"
+    topology.run(SERVICES, "start", victim, env={"KD_STATE_DIR": str(disk)})
+    filler = disk / "filler"
+    load = Load(topology, "disk_full", rate, duration_s=600)
+    problems = []
+    try:
+        load.sleep_until(5 * scale)
+        full_at = load.elapsed()
+        subprocess.run(["dd", "if=/dev/zero", f"of={filler}", "bs=64K"], capture_output=True)  # until ENOSPC
+        log(f"disk_full: {victim}'s state disk filled ({shutil.disk_usage(disk).free} bytes free)")
+        wait_for(lambda: not ready(topology, victim), 30, f"{victim} reporting not ready on a full disk")
+        not_ready_at = load.elapsed()
+        reason = readiness(topology, victim)
+        held = topology.get_json(victim, "/shipments").get("next_offset")
+        load.sleep_until(not_ready_at + 15 * scale)
+        still = topology.get_json(victim, "/shipments").get("next_offset")
+        alive = topology.pid(victim) is not None and os.path.exists(f"/proc/{topology.pid(victim)}")
+        if still != held:
+            problems.append(f"{victim} went on shipping on a full disk: next_offset {held} -> {still}")
+        if not alive:
+            problems.append(f"{victim} died on a full disk")
+        filler.unlink()
+        freed_at = load.elapsed()
+        wait_for(lambda: ready(topology, victim), 60, f"{victim} ready again once the disk had room")
+        ready_at = load.elapsed()
+        load.sleep_until(ready_at + 3)
+    finally:
+        load.stop()
+        if filler.exists():
+            filler.unlink()
+    _, answers = load.finish()
+    if any(a["status"] != 200 for a in answers):
+        problems.append(f"the write path must not notice a warehouse's full disk: {describe(answers)}")
+    log(f"disk_full: not ready {not_ready_at - full_at:.1f} s after the disk filled ({reason}); shipped nothing "
+        f"more for {freed_at - not_ready_at:.0f} s (next_offset {held} -> {still}); ready again "
+        f"{ready_at - freed_at:.1f} s after room returned; answers meanwhile {describe(window(answers, full_at, freed_at))}")
+    return answers, problems, 0
+
+
+def ready(topology, service):
+    try:
+        with urllib.request.urlopen(topology.url(service, "/readyz"), timeout=5):
+            return True
+    except (urllib.error.HTTPError, OSError):
+        return False
+
+
+def readiness(topology, service):
+    try:
+        with urllib.request.urlopen(topology.url(service, "/readyz"), timeout=5) as answer:
+            return answer.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.read().decode()
+
+
+def clock_behind(topology, seconds):
+    """The environment that starts a process with its wall clock `seconds` behind: libfaketime (monotonic clock
+    left alone), and before it realtime_waits.c, which keeps librdkafka's timed waits on the real clock."""
+    shim = topology.var / "realtime_waits.so"
+    subprocess.run(["cc", "-shared", "-fPIC", "-O2", "-o", str(shim), str(HERE / "realtime_waits.c"), "-ldl"],
+                   check=True, capture_output=True)
+    return {"LD_PRELOAD": f"{shim}:{LIBFAKETIME}", "FAKETIME": f"-{seconds}s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+
+
+def clock_step(topology, scale, rate):
+    """order-2 restarted with its wall clock 30 s behind (libfaketime): no order id handed out twice, nothing
+    lost."""
+    victim = "order-2"
+    clock = clock_behind(topology, 30)
+    load = Load(topology, "clock_step", rate, duration_s=18 * scale + 4)
+    load.sleep_until(6 * scale)
+    stopped_at = load.elapsed()
+    topology.services("stop", victim)
+    behind = {"KD_EXEC_WRAPPER": "env " + " ".join(f"{k}={v}" for k, v in clock.items())}
+    topology.run(SERVICES, "start", victim, env=behind)
+    started_at = load.elapsed()
+    # The victim's own clock, as its log tells it: its newest line (flushed within a second) against real time.
+    time.sleep(1.5)
+    newest = json.loads((topology.var / "logs" / f"{victim}.log").read_text().splitlines()[-1])["time"]
+    skew = round(datetime.datetime.fromisoformat(newest.replace("Z", "+00:00")).timestamp() - time.time())
+    _, answers = load.finish()
+    problems = []
+    # What it wrote, in the partition's order: ids must only grow, across the restart too.
+    records = sorted((r for r in read_topic(topology.topic, topology.brokers) if r["partition"] == 2),
+                     key=lambda r: r["offset"])
+    ids = [int(order["order_id"]) for order in map(decode_order, (r.get("payload") for r in records)) if order]
+    falls = [(a, b) for a, b in zip(ids, ids[1:]) if b <= a]
+    if falls:
+        problems.append(f"order ids of partition 2 went back {len(falls)} times, e.g. {falls[:2]}")
+    if not -33 <= skew <= -27:
+        problems.append(f"the faked clock is {skew} s off, not 30 s behind")
+    after = window(answers, started_at + 0.5, started_at + 60, {2})
+    if not after or any(a["status"] != 200 for a in after):
+        problems.append(f"partition 2 after the restart with the clock behind: {describe(after)}")
+    # Snowflake ids carry their millisecond above bit 22: the first id after the restart must not lie behind.
+    before = [int(a["body"]["order_id"]) for a in window(answers, 0, stopped_at, {2}) if a["status"] == 200]
+    after_ids = [int(a["body"]["order_id"]) for a in after if a["status"] == 200]
+    gap = ((min(after_ids) >> 22) - (max(before) >> 22)) / 1000 if before and after_ids else float("nan")
+    log(f"clock_step: {victim} restarted with its clock {-skew} s behind; its first id after the restart is "
+        f"{gap:+.1f} s past its last before; {len(ids)} ids in partition 2, always increasing: {not falls}; answers while it restarted {describe(window(answers, stopped_at, started_at, {2}))}, "
+        f"after {describe(after)}")
+    return answers, problems, 0
+
+
 SCENARIOS = {
     "broker_kill": broker_kill,
     "consumer_kill": consumer_kill,
@@ -610,9 +931,16 @@ SCENARIOS = {
     "sigterm_all": sigterm_all,
     "poison": poison,
     "grow": grow,
+    "partition": partition,
+    "lossy_link": lossy_link,
+    "order_cut_off": order_cut_off,
+    "disk_full": disk_full,
+    "clock_step": clock_step,
 }
 # What --reuse-cluster may run: scenarios that never stop a broker of a cluster others share.
 LEAVES_BROKERS_ALONE = {"consumer_kill", "order_kill", "sigterm_all", "poison", "grow"}
+# Scenarios on test hosts of their own (a network namespace each, hosts.py): root, iproute2, nftables.
+ON_HOSTS = {"partition", "lossy_link", "order_cut_off", "disk_full", "clock_step"}
 
 
 def main():
@@ -633,19 +961,46 @@ def main():
     scale = 0.6 if args.short else 1.0
     rate = args.rate or (60 if args.short else 100)
 
-    topology = Topology(os.environ.get("KD_VAR", REPO / "build/chaos-var"),
-                        os.environ.get("KD_BIN", REPO / "build/release/bin"))
+    # A SIGTERM (ctest's timeout, a Ctrl-C'd make) unwinds like an error, so every cluster, test host and
+    # mount is removed on the way out.
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, lambda n, _frame: sys.exit(f"chaos: stopped by signal {n}"))
+    var = pathlib.Path(os.environ.get("KD_VAR", REPO / "build/chaos-var"))
+    bin_dir = os.environ.get("KD_BIN", REPO / "build/release/bin")
     for tool in ("kafka-demo-load", "gateway", "order", "repository", "statistics", "kafka-demo-admin"):
-        if not (topology.bin / tool).exists():
-            sys.exit(f"chaos: {topology.bin / tool} is not built (run: make build)")
-    log(f"cluster on {BROKERS}, gateway on {topology.url('gateway', '')}, state in {topology.var}")
+        if not (pathlib.Path(bin_dir) / tool).exists():
+            sys.exit(f"chaos: {pathlib.Path(bin_dir) / tool} is not built (run: make build)")
+    lines, failed = [], []
+    on_loopback = [name for name in names if name not in ON_HOSTS]
+    on_hosts = [name for name in names if name in ON_HOSTS]
+    if on_loopback:
+        run_all(Topology(var, bin_dir), on_loopback, args, scale, rate, lines, failed)
+    if on_hosts:
+        hosts_module.require_tools()
+        # A subnet and names of this port offset's own, so another build tree's run never meets ours, and a
+        # run that crashed is cleaned up by the next one with the same offset.
+        subnet = 100 + (PORT_OFFSET // 100) % 100
+        hosts = hosts_module.Hosts(f"kdnf{subnet}", subnet, BROKER_HOSTS + SERVICE_HOSTS)
+        try:
+            hosts.up()
+            log(f"test hosts: {len(hosts.names)} network namespaces {hosts.prefix}-* on bridge {hosts.bridge}, "
+                f"{hosts.net}.0/24")
+            run_all(HostTopology(var / "hosts", bin_dir, hosts), on_hosts, args, scale, rate, lines, failed)
+        finally:
+            if not args.keep:
+                hosts.down()
+    print("\n".join(["", "chaos summary:"] + lines), flush=True)
+    if failed:
+        sys.exit(f"chaos: FAILED {' '.join(failed)} (logs kept in {var})")
+
+
+def run_all(topology, names, args, scale, rate, lines, failed):
+    """Runs the scenarios on one cluster: each on a fresh topic, with fresh state, settled and reconciled."""
+    log(f"cluster on {topology.brokers}, gateway on {topology.url('gateway', '')}, state in {topology.var}")
     topology.run(SERVICES, "stop", check=False)
     if not args.reuse_cluster:
         topology.cluster("stop", "--purge")
         topology.cluster("start")
-
-    failed = []
-    lines = []
     try:
         for name in names:
             topology.topic = f"chaos-{name}-{int(time.time())}"
@@ -665,6 +1020,8 @@ def main():
                 line, problems = f"chaos {name}: did not finish", [str(error)]
             finally:
                 topology.run(SERVICES, "stop", check=False)
+                if isinstance(topology, HostTopology):
+                    topology.heal_all()
                 if not args.reuse_cluster:
                     topology.cluster("start")  # whatever a scenario left down comes back for the next one
             verdict = "PASS" if not problems else "FAIL"
@@ -679,9 +1036,6 @@ def main():
     finally:
         if not args.keep and not args.reuse_cluster:
             topology.cluster("stop", "--purge")
-    print("\n".join(["", "chaos summary:"] + lines), flush=True)
-    if failed:
-        sys.exit(f"chaos: FAILED {' '.join(failed)} (logs kept in {topology.var})")
 
 
 if __name__ == "__main__":
