@@ -17,8 +17,12 @@ packages=(
   libsqlite3-dev libxxhash-dev
   # A secured Kafka, issue 15: OpenSSL for the services' certificate checks and for the local cluster's CA.
   libssl-dev openssl
-  # libfaketime: the secured tests step a client's clock past a certificate's end.
+  # libfaketime: the secured tests step a client's clock past a certificate's end, the fault tests an order
+  # instance's clock back.
   faketime
+  # The fault tests' test hosts, tests/chaos/hosts.py: network namespaces, a bridge and veths; packets dropped
+  # with nftables, delayed through iptables' NFQUEUE target; ping measures the slowed link.
+  iproute2 nftables iptables iputils-ping
   # The console's page is built with npm: TypeScript, Vite and uPlot from the npm registry, pinned by
   # web/console/package-lock.json; its browser test drives Debian's chromium with playwright-core.
   nodejs npm chromium

@@ -18,6 +18,7 @@ table=$(cat <<'EOF'
 cmake             cmake                     Makefile
 ninja             ninja-build               CMakePresets.json         Ninja
 g++               build-essential           CMakeLists.txt
+cc                build-essential           tests/chaos/chaos.py
 pkg-config        pkg-config                CMakeLists.txt            pkg_check_modules
 clang             clang                     scripts/fuzz.sh
 clang++           clang                     scripts/fuzz.sh
@@ -27,6 +28,10 @@ mvn               maven                     scripts/kafka/fetch.sh
 kcat              kafkacat                  tests/chaos/chaos.py
 openssl           openssl                   scripts/kafka/cluster.sh
 faketime          faketime                  tests/secured/secured.py  libfaketime
+ip                iproute2                  tests/chaos/hosts.py
+nft               nftables                  tests/chaos/hosts.py
+iptables          iptables                  tests/chaos/hosts.py
+ping              iputils-ping              tests/chaos/hosts.py
 curl              curl                      scripts/local/scenario.sh
 wrk               wrk                       bench/run.py
 python3           python3                   scripts/local/verify.py

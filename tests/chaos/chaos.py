@@ -15,7 +15,13 @@ A scenario fails on any order lost or counted twice, on any stored order nobody 
 on any order answered "not written" that was written, and on its own expectations (a bounded answer while
 Kafka is down, no 200 then, quick 502s for a dead order instance, ...).
 
-  chaos.py [--short] [--only NAME ...] [--keep] [--reuse-cluster]
+  chaos.py [--short] [--only NAME ...] [--where loopback|hosts|all] [--keep] [--reuse-cluster]
+
+The scenarios that kill processes run on a loopback cluster. Quieter faults need a network that can be cut
+or degraded for one host while the others keep theirs, so `partition`, `lossy_link`, `order_cut_off`,
+`disk_full` and `clock_step` run on test hosts of their own (hosts.py: a network namespace per broker and per
+service on a bridge; root, iproute2, nftables, iptables, ping), each reporting p50/p99 and the 503/504 counts
+while its fault lasted. `--where` picks one kind (make test runs them as chaos_short and chaos_hosts_short).
 
 `grow` is not a fault but an operation under load, run only when named (`--only grow`; `make test` runs it
 as e2e_grow_regions): the shop grows from three regions to five (the topic's partitions, then new order and
@@ -947,12 +953,15 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--short", action="store_true", help="shorter scenarios, for make test")
     parser.add_argument("--only", nargs="*", choices=list(SCENARIOS), help="run only these scenarios")
+    parser.add_argument("--where", choices=["loopback", "hosts", "all"], default="all",
+                        help="the scenarios on the loopback cluster, those on test hosts of their own, or both")
     parser.add_argument("--rate", type=int, default=None, help="orders per second (default 100, short 60)")
     parser.add_argument("--keep", action="store_true", help="leave the cluster running at the end")
     parser.add_argument("--reuse-cluster", action="store_true",
                         help="use the running cluster at KD_BROKERS (scenarios that leave the brokers alone)")
     args = parser.parse_args()
-    names = args.only or [name for name in SCENARIOS if name != "grow"]
+    names = args.only or [name for name in SCENARIOS if name != "grow" and
+                          args.where in ("all", "hosts" if name in ON_HOSTS else "loopback")]
     if args.reuse_cluster:
         global BROKERS
         BROKERS = os.environ.get("KD_BROKERS") or sys.exit("chaos: --reuse-cluster needs KD_BROKERS")
