@@ -25,7 +25,8 @@ unit: build
 test-debug:
 	$(MAKE) test PRESET=debug
 
-# The fault tests in full (make test runs them shortened): each prints its reconciliation line.
+# The fault tests in full (make test runs them shortened): each prints its reconciliation line. Root: five run
+# on test hosts of their own (network namespaces, nftables; tests/chaos/hosts.py).
 chaos: build
 	KD_BIN=$(CURDIR)/build/$(PRESET)/bin tests/chaos/chaos.py
 

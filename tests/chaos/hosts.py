@@ -123,7 +123,8 @@ class Hosts:
                     break
                 time.sleep(0.1)
             sh("ip", "netns", "del", ns, check=False)  # removes its veth, and so the peer on the bridge
-            shutil.rmtree(pathlib.Path("/etc/netns") / ns, ignore_errors=True)
+        for etc in pathlib.Path("/etc/netns").glob(f"{self.prefix}-*"):
+            shutil.rmtree(etc, ignore_errors=True)
         if sh("ip", "link", "show", self.bridge, check=False).returncode == 0:
             sh("ip", "link", "del", self.bridge)
 
