@@ -795,7 +795,7 @@ def order_cut_off(topology, scale, rate):
         hosts.heal(victim)
         log(f"order_cut_off: {victim} reaches the brokers again")
         # TCP retransmits back off while the link is cut: the first may come seconds after healing.
-        load.sleep_until(healed_at + 20)
+        load.sleep_until(healed_at + 20 * scale)
         tail_from = load.elapsed()
         load.sleep_until(tail_from + 4)
     finally:
@@ -817,10 +817,10 @@ def order_cut_off(topology, scale, rate):
         problems.append(f"partitions 0 and 2 must not notice: {describe(others)}")
     tail = window(answers, tail_from, tail_from + 4)
     if not tail or any(a["status"] != 200 for a in tail):
-        problems.append(f"20 s after healing, not all 200: {describe(tail)}")
+        problems.append(f"{tail_from - healed_at:.0f} s after healing, not all 200: {describe(tail)}")
     first_ok = min((answered_at(a) for a in window(answers, cut_at, tail_from, {1})
                     if a["status"] == 200 and answered_at(a) >= healed_at), default=None)
-    back = f"{first_ok - healed_at:.1f} s" if first_ok is not None else "not within 20 s"
+    back = f"{first_ok - healed_at:.1f} s" if first_ok is not None else f"not within {tail_from - healed_at:.0f} s"
     log(f"order_cut_off: partition 1 while cut off ({healed_at - cut_at:.0f} s): {fault_figures(during)}; "
         f"first 200 again {back} after healing")
     return answers, problems, 0

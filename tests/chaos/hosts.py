@@ -125,8 +125,9 @@ class Hosts:
             sh("ip", "netns", "del", ns, check=False)  # removes its veth, and so the peer on the bridge
         for etc in pathlib.Path("/etc/netns").glob(f"{self.prefix}-*"):
             shutil.rmtree(etc, ignore_errors=True)
+        sh("ip", "link", "del", self.bridge, check=False)
         if sh("ip", "link", "show", self.bridge, check=False).returncode == 0:
-            sh("ip", "link", "del", self.bridge)
+            raise RuntimeError(f"bridge {self.bridge} could not be removed")
 
     # --- faults -------------------------------------------------------------------------------------------
     def nft(self, name, rules):
