@@ -2,8 +2,8 @@
 // is stepped back, but librdkafka's timed waits stay on the real clock.
 //
 // librdkafka computes each condition-variable deadline from the wall clock (timespec_get(TIME_UTC)) and waits
-// with pthread_cond_timedwait on CLOCK_REALTIME. Under libfaketime both are faked, and a clock 30 s behind made
-// every wait end at once ("Local: Timed out" before any broker answered), even with
+// with pthread_cond_timedwait on CLOCK_REALTIME. Under libfaketime both are faked, and a clock 30 s behind
+// made every wait end at once ("Local: Timed out" before any broker answered), even with
 // FAKETIME_DONT_FAKE_MONOTONIC=1. These two functions, found before libfaketime's, are the real ones again;
 // everything else (clock_gettime, time, gettimeofday: what std::chrono::system_clock and so the order ids and
 // the log lines read) keeps the stepped clock.
