@@ -33,9 +33,16 @@ fi
 rm -rf "$KD_VAR"
 started_cluster=0
 cleanup() {
+  local status=$?
   step "Stopping everything the demo started"
-  "$here/services.sh" stop || true
+  # Each service must stop by itself with exit status 0 (a final save, commit or flush that failed, or a
+  # drain that needed SIGKILL, fails the demo): services.sh says which.
+  if ! "$here/services.sh" stop; then
+    echo "demo: a service did not stop cleanly on SIGTERM (see above)" >&2
+    ((status)) || status=1
+  fi
   if ((started_cluster)); then "$repo/scripts/kafka/cluster.sh" stop || true; fi
+  exit "$status"
 }
 trap cleanup EXIT
 

@@ -5,7 +5,9 @@
 #   services.sh start [NAME…]  create the topics (idempotently; an existing topic with fewer partitions than
 #                              regions is grown, one with more is refused), start every service (or those
 #                              named) not yet running, wait until each is ready
-#   services.sh stop [NAME…]   SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period
+#   services.sh stop [NAME…]   SIGTERM in front-to-back order (gateway first), SIGKILL after the grace period;
+#                              one line per service with its exit status and how long it took; exit status 1
+#                              unless each stopped by itself with status 0
 #   services.sh kill NAME…     SIGKILL, no grace (fault tests); `start NAME` brings it back
 #   services.sh status         one line per service
 #
@@ -105,11 +107,21 @@ launch() {
     extra+=(--repository-url "http://$repository_host:${repository_base%0}{partition}")
     extra+=(--statistics-url "http://$statistics_host:$statistics_port")
   fi
-  # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives.
+  # POD_NAME plays the downward API's part; the rest is the environment a ConfigMap gives. A small shell
+  # waits for the service, as a kubelet would, to keep its exit status ($run/NAME.exit): `stop` reports it,
+  # so a service killed, or ending with a failure, is seen. The pid file names the service itself.
+  rm -f "$run/$name.pid" "$run/$name.exit"
+  # shellcheck disable=SC2016  # expanded by the waiting shell
   setsid nohup "${inside[@]}" env "${kafka_security_env[@]}" POD_NAME="$name" LISTEN="$listen:$port" KAFKA_BROKERS="$brokers" \
     KAFKA_TOPIC="$topic" KAFKA_PARTITIONS="$partitions" REGIONS="$regions" STATE_DIR="$state" \
+    bash -c 'pid_file="$1" exit_file="$2"; shift 2; "$@" & echo $! >"$pid_file.new"; mv "$pid_file.new" "$pid_file"
+             wait $!; echo $? >"$exit_file"' waiter "$run/$name.pid" "$run/$name.exit" \
     "${wrapper[@]}" "$bin/$binary" "${extra[@]}" >>"$logs/$name.log" 2>&1 </dev/null &
-  echo $! >"$run/$name.pid"
+  local waited=0
+  until [[ -s "$run/$name.pid" ]]; do
+    ((waited++ < 100)) || die "$name: no pid after 10 s (log: $logs/$name.log)"
+    sleep 0.1
+  done
 }
 
 wait_ready() {
@@ -150,8 +162,27 @@ start() {
   fi
 }
 
+# What became of a service that was running and now is not, from its waiting shell's record: one line, and
+# false unless it exited with status 0. `signalled` is when SIGTERM was sent ($EPOCHREALTIME), or empty.
+exit_report() {
+  local name="$1" signalled="$2" status="" waited=0
+  # The waiting shell writes the status a moment after the process is gone.
+  until [[ -s "$run/$name.exit" ]] || ((waited++ >= 50)); do sleep 0.1; done
+  [[ -s "$run/$name.exit" ]] && status="$(cat "$run/$name.exit")"
+  if [[ -z "$signalled" ]]; then
+    echo "services: $name had already exited, with status ${status:-unknown}"
+    return 1
+  fi
+  local took
+  took="$(awk -v a="$signalled" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f", b - a }')"
+  echo "services: stopped $name: exit status ${status:-unknown}, $took s after SIGTERM"
+  [[ "$status" == 0 ]]
+}
+
 stop() {
   local -a order names=()
+  local -A signalled=()
+  local failed=0
   mapfile -t order < <(echo gateway; instances order; instances repository; echo statistics)
   for name in "${order[@]}"; do
     if (($# == 0)) || [[ " $* " == *" $name "* ]]; then names+=("$name"); fi
@@ -160,12 +191,21 @@ stop() {
   for name in "${names[@]}"; do
     local pid
     pid="$(pid_of "$name")"
-    [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null || true
+    if [[ -n "$pid" ]] && kill -TERM "$pid" 2>/dev/null; then signalled[$name]="$EPOCHREALTIME"; fi
     # The gateway drains before the order instances stop, so no request meets a closed order service.
     if [[ "$name" == gateway ]]; then wait_gone "$name"; fi
   done
-  for name in "${names[@]}"; do wait_gone "$name"; rm -f "$run/$name.pid"; done
+  for name in "${names[@]}"; do
+    wait_gone "$name"
+    # Started by us and gone: report how it ended (a pid file without a process is a service that died).
+    if [[ -f "$run/$name.pid" ]]; then exit_report "$name" "${signalled[$name]:-}" || failed=1; fi
+    rm -f "$run/$name.pid"
+  done
   echo "services: stopped${1:+ $*}"
+  if ((failed)); then
+    echo "services: not every service stopped by itself with exit status 0 within the $stop_grace_s s grace period (logs in $logs)" >&2
+    return 1
+  fi
 }
 
 kill_now() {
@@ -182,14 +222,16 @@ kill_now() {
   done
 }
 
+# Kubernetes' grace period is 30 s; the services drain within SHUTDOWN_TIMEOUT_MS (20 s) of SIGTERM.
+stop_grace_s=25
 wait_gone() {
   local name="$1" pid deadline
   pid="$(pid_of "$name")"
   [[ -n "$pid" ]] || return 0
-  deadline=$((SECONDS + 25))
+  deadline=$((SECONDS + stop_grace_s))
   while kill -0 "$pid" 2>/dev/null; do
     if ((SECONDS >= deadline)); then
-      echo "services: $name did not stop in 25 s; killing it" >&2
+      echo "services: $name did not stop within $stop_grace_s s of SIGTERM; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true
       break
     fi

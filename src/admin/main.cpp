@@ -10,20 +10,19 @@
 
 namespace {
 
-// What happened to one topic, for a person reading the Job's log or a terminal.
+// What happened to one topic, with the settings Kafka reports for it (never those asked for).
 std::string describe(const kd::kafka::TopicSpec& spec, const kd::kafka::TopicChange& change,
-                     int min_insync_replicas) {
+                     const std::string& settings) {
   using kd::kafka::TopicOutcome;
-  const std::string count = std::to_string(spec.partitions) + " partitions";
+  const std::string count = std::to_string(spec.partitions) + " partitions, ";
   switch (change.outcome) {
     case TopicOutcome::created:
-      return "created topic " + spec.name + " (" + count + ", replication " +
-             std::to_string(spec.replication_factor) + ", min.insync.replicas " +
-             std::to_string(min_insync_replicas) + ")";
+      return "created topic " + spec.name + " (" + count + settings + ")";
     case TopicOutcome::already_existed:
-      return "found existing topic " + spec.name + " (" + count + ")";
+      return "found existing topic " + spec.name + " (" + count + settings + ")";
     case TopicOutcome::grown:
-      return "grew topic " + spec.name + " from " + std::to_string(change.partitions_before) + " to " + count;
+      return "grew topic " + spec.name + " from " + std::to_string(change.partitions_before) + " to " +
+             count + settings;
   }
   return spec.name;
 }
@@ -37,7 +36,7 @@ int exit_code(const kd::Error& error) { return error.code == kd::Errc::config ? 
 int main(int argc, char** argv) {
   kd::KafkaSettings kafka;
   kd::kafka::TopicSpec spec;
-  int min_insync_replicas = 2;
+  kd::kafka::DurabilityRequirement durability;
   int timeout_ms = 30'000;
   bool grow = false;
 
@@ -45,23 +44,15 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   app.fallthrough();  // `grow-topic --partitions 5`: the shared options may follow the subcommand
   kd::kafka::bind_client_options(app, kafka);
+  kd::kafka::bind_durability_options(app, durability);
   app.add_option("--timeout-ms", timeout_ms, "How long to wait for the brokers")
       ->envname("ADMIN_TIMEOUT_MS")
       ->capture_default_str();
   auto* create = app.add_subcommand(
-      "create-topic", "Create the topic and its dead-letter topic, or accept identical existing ones");
-  create->add_option("--replication-factor", spec.replication_factor, "Copies of each partition")
-      ->envname("KAFKA_REPLICATION_FACTOR")
-      ->check(CLI::Range(1, 10))
-      ->capture_default_str();
-  // With replication 2, min.insync.replicas=2 means an acknowledged order is on both replicas; the price is
-  // that a partition whose replica is down refuses writes (503) until it returns.
-  create
-      ->add_option("--min-insync-replicas", min_insync_replicas,
-                   "Replicas that must have a write before it is acknowledged")
-      ->envname("KAFKA_MIN_INSYNC_REPLICAS")
-      ->check(CLI::Range(1, 10))
-      ->capture_default_str();
+      "create-topic",
+      "Create the topic and its dead-letter topic, or accept existing ones with the same partition count; "
+      "either way read their replication and min.insync.replicas back and refuse (exit 2) a topic that has "
+      "less than --replication-factor and --min-insync-replicas");
   create->add_flag(
       "--grow", grow,
       "Grow existing topics with fewer partitions to --partitions, as grow-topic does (never shrinks)");
@@ -83,11 +74,14 @@ int main(int argc, char** argv) {
     }
     return failed == 0 ? 0 : 1;
   }
+  if (auto warning = kd::kafka::single_copy_warning(durability))
+    std::cerr << "kafka-demo-admin: warning: " << *warning << "\n";
   // The dead-letter topic has the order topic's shape: a record's letter is as safe as the record was.
+  spec.replication_factor = durability.replication_factor;
   for (const auto& topic : topics) {
     spec.name = topic;
     spec.partitions = kafka.partitions;
-    spec.config["min.insync.replicas"] = std::to_string(min_insync_replicas);
+    spec.config["min.insync.replicas"] = std::to_string(durability.min_insync_replicas);
     auto change =
         grow_command->parsed()
             ? kd::kafka::grow_topic(kafka.brokers, topic, kafka.partitions, kafka.properties, timeout)
@@ -97,7 +91,18 @@ int main(int argc, char** argv) {
       std::cerr << "kafka-demo-admin: " << change.error().message << "\n";
       return exit_code(change.error());
     }
-    std::cout << describe(spec, *change, min_insync_replicas) << "\n";
+    // An existing topic may have been made by anyone: what it holds, not what we asked for, decides.
+    auto found = kd::kafka::describe_durability(kafka.brokers, topic, kafka.properties, timeout);
+    if (!found) {
+      std::cerr << "kafka-demo-admin: " << found.error().message << "\n";
+      return exit_code(found.error());
+    }
+    const auto judgement = kd::kafka::judge_durability(*found, durability, kafka.brokers);
+    std::cout << describe(spec, *change, judgement.summary) << "\n";
+    if (judgement.verdict != kd::kafka::DurabilityVerdict::ok) {
+      std::cerr << "kafka-demo-admin: refusing " << judgement.problem << "\n";
+      return 2;  // the topic's settings, not the cluster's state: retrying cannot help
+    }
   }
   return 0;
 }

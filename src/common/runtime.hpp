@@ -57,6 +57,8 @@ int run_service(int argc, const char* const* argv) {
       if (stopped_with_failure()) exit_code = 1;
     }
   }  // the service is destroyed here, before the io_context it uses
+  // The last line: how the process ends (the SIGTERM fault test looks for it, with status 0).
+  log::info("stopped", {{"service", Service::kName}, {"exit_status", exit_code}});
   log::shutdown();
   return exit_code;
 }

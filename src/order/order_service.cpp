@@ -17,6 +17,12 @@ void Config::bind_options(CLI::App& app) {
   // Empty: 127.0.0.1 on the partition's local port (local_ports.hpp), so order-0..2 can share a laptop.
   bind_server_options(app, http, "");
   kafka::bind_producer_options(app, producer);
+  kafka::bind_durability_options(app, durability);
+  app.add_option_function<int>(
+         "--durability-check-ms", [this](int ms) { durability_check = std::chrono::milliseconds(ms); },
+         "How often the topic's replication and min.insync.replicas are read again (default 30000)")
+      ->envname("DURABILITY_CHECK_MS")
+      ->check(CLI::Range(100, 3'600'000));
 }
 
 Result<Order> make_order(const HttpRequest& request, SnowflakeGenerator& ids) {
@@ -81,7 +87,8 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
           metrics::registry().counter("kafka_produce_errors_total", "Orders Kafka did not acknowledge")),
       produce_seconds_(metrics::registry().histogram(
           "kafka_produce_duration_seconds", "Time from writing an order to Kafka's acknowledgement")),
-      server_(io, config.http) {
+      server_(io, config.http),
+      durability_(config.kafka.topic, config.durability, config.kafka.brokers) {
   add_probe_routes(server_, kName, [this]() -> std::optional<std::string> {
     if (auto fatal = producer_->fatal_error()) return "the Kafka producer failed fatally: " + *fatal;
     // Kafka's refusal first: it is why the ids cannot be read either, and what a person must fix.
@@ -91,7 +98,7 @@ Service::Service(asio::io_context& io, const Config& config, int partition,
              std::to_string(partition_) + " (kafka-demo-admin grow-topic adds it)";
     }
     if (!ids_secured_) return "reading the newest order ids of partition " + std::to_string(partition_);
-    return std::nullopt;
+    return durability_.refusal();
   });
   queue_gauge_ = metrics::registry().gauge("kafka_producer_queue_length",
                                            "Writes waiting for Kafka's acknowledgement", [this] {
@@ -114,6 +121,19 @@ Status Service::start() {
       }
     });
   }
+  if (auto warning = kafka::single_copy_warning(config_.durability)) log::warn(*warning);
+  durability_watch_ = std::jthread([this](std::stop_token stop) {
+    while (!stop.stop_requested()) {
+      // Once Kafka answers (the ids were read): before, readiness already says why, and a check would only
+      // add a second line about the same unreachable brokers.
+      if (ids_secured_) check_durability();
+      // Until a first verdict, again within a second; then every durability_check.
+      const auto wait = durability_.settled() ? config_.durability_check : std::chrono::milliseconds(1000);
+      const auto until = std::chrono::steady_clock::now() + wait;
+      while (!stop.stop_requested() && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   if (auto status = server_.start(); !status) return status;
   log::info("order listening",
             {{"port", server_.port()}, {"partition", partition_}, {"topic", config_.kafka.topic}});
@@ -159,10 +179,26 @@ bool Service::secure_ids(std::chrono::milliseconds timeout) {
   return true;
 }
 
+void Service::check_durability() {
+  const auto change = durability_.record(
+      producer_->describe_durability(config_.kafka.topic, config_.producer.delivery_timeout));
+  if (!change) return;
+  if (change->warning) {
+    log::warn(change->message, {{"topic", config_.kafka.topic}, {"reason", change->detail}});
+  } else {
+    log::info(change->message, {{"topic", config_.kafka.topic}, {"settings", change->detail}});
+  }
+}
+
 asio::awaitable<void> Service::drain() {
   // Requests in flight are waiting for Kafka's acknowledgement; shutdown() lets them have it.
   co_await server_.shutdown(config_.common.shutdown_timeout);
-  producer_->flush(config_.producer.delivery_timeout);
+  // Every request was answered by now; what is left is the rare write whose answer was abandoned.
+  if (producer_->flush(config_.producer.delivery_timeout)) {
+    log::info("producer flushed", {{"pending", producer_->pending()}});
+  } else {
+    log::error("producer not flushed within the delivery timeout", {{"pending", producer_->pending()}});
+  }
 }
 
 asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
@@ -171,6 +207,11 @@ asio::awaitable<HttpResponse> Service::submit_order(HttpRequest request) {
         Errc::unavailable, "order ids are not safe yet (reading the newest ids of partition " +
                                std::to_string(partition_) +
                                " from Kafka, which must have it); nothing was written, retry later"));
+  }
+  // A 200 must mean the copies the guarantee names: not taken on a topic that cannot hold them.
+  if (auto refusal = durability_.refusal()) {
+    co_return HttpResponse::from_error(make_error(
+        Errc::unavailable, "not taking orders: " + *refusal + "; nothing was written, retry later"));
   }
   if (auto fatal = producer_->fatal_error()) {
     co_return HttpResponse::from_error(

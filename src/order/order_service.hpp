@@ -11,10 +11,12 @@
 #include "common/config.hpp"
 #include "common/http/server.hpp"
 #include "common/ids.hpp"
+#include "common/kafka/durability.hpp"
 #include "common/kafka/producer.hpp"
 #include "common/kafka/settings.hpp"
 #include "common/metrics.hpp"
 #include "common/order.hpp"
+#include "order/durability_watch.hpp"
 
 namespace kd::order {
 
@@ -23,6 +25,10 @@ struct Config {
   KafkaSettings kafka;
   HttpServerOptions http;
   kafka::ProducerSettings producer;
+  kafka::DurabilityRequirement durability;
+  // How often the topic's replication and min.insync.replicas are read again (one metadata and one
+  // DescribeConfigs request over the producer's connections).
+  std::chrono::milliseconds durability_check{30'000};
 
   void bind_options(CLI::App& app);
 };
@@ -54,6 +60,8 @@ class Service {
   // orders answered 503) while Kafka cannot be read, or while the producer does not know the partition
   // (a new region's, not added to the topic yet). See last_order_id.hpp.
   bool secure_ids(std::chrono::milliseconds timeout);
+  // Reads the topic's durability settings once and records the verdict (see durability_watch.hpp).
+  void check_durability();
 
   Config config_;
   int partition_;
@@ -70,7 +78,9 @@ class Service {
   metrics::Histogram& produce_seconds_;
   HttpServer server_;
   metrics::GaugeRegistration queue_gauge_;  // reads producer_; unregistered before it goes
-  std::jthread id_reader_;  // last: retries secure_ids() while Kafka cannot be read; joined first
+  DurabilityStatus durability_;
+  std::jthread id_reader_;  // retries secure_ids() while Kafka cannot be read; joined before what it uses
+  std::jthread durability_watch_;  // last: check_durability() at start and every durability_check
 };
 
 }  // namespace kd::order

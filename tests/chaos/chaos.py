@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import pathlib
+import re
 import shutil
 import signal
 import sqlite3
@@ -493,23 +494,94 @@ def brokers_down(topology, scale, rate):
     return answers, problems, 0
 
 
+STOP_LINE = re.compile(r"services: stopped (?P<name>\S+): exit status (?P<status>\S+), (?P<took>[0-9.]+) s after SIGTERM")
+STOP_GRACE_S = 25  # services.sh's grace period before SIGKILL (Kubernetes gives 30 s)
+
+
+def last_log_line(path, message):
+    """The last JSON log line of a service whose message starts with `message`, or None."""
+    found = None
+    for line in path.read_text(errors="replace").splitlines() if path.exists() else []:
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and str(entry.get("message", "")).startswith(message):
+            found = entry
+    return found
+
+
+def saved_positions(path):
+    """Each partition's next offset in a consumer's saved state (SQLite, read-only)."""
+    if not path.exists():
+        return None
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10)
+    try:
+        return {str(p): n for p, n in db.execute("SELECT partition, next_offset FROM positions")}
+    finally:
+        db.close()
+
+
+def clean_stops(topology, stopped):
+    """Problems unless every service stopped by itself on SIGTERM: exit status 0 within the grace period (a
+    SIGKILL after it shows as 137), and its last act done: statistics' and each warehouse's final save and
+    commit (their last positions, as logged, are the positions in their saved state), each order instance's
+    producer flushed with nothing pending, and every process's own last line, `stopped` with status 0."""
+    problems = []
+    names = ["gateway", "statistics"] + [f"{kind}-{p}" for kind in ("order", "repository")
+                                         for p in range(topology.partitions)]
+    reported = {m["name"]: m for m in STOP_LINE.finditer(stopped.stdout)}
+    if stopped.returncode != 0:
+        problems.append(f"services.sh stop failed ({stopped.returncode}): {stopped.stderr.strip()}")
+    for name in names:
+        log_path = topology.var / "logs" / f"{name}.log"
+        stop = reported.get(name)
+        if stop is None:
+            problems.append(f"{name}: no exit reported by services.sh stop")
+        elif stop["status"] != "0" or float(stop["took"]) > STOP_GRACE_S:
+            problems.append(f"{name}: exit status {stop['status']} {stop['took']} s after SIGTERM, "
+                            f"expected 0 within {STOP_GRACE_S} s")
+        last = last_log_line(log_path, "stopped")
+        if last is None or last.get("message") != "stopped" or last.get("exit_status") != 0:
+            problems.append(f"{name}: its last line is not `stopped` with exit_status 0: {last}")
+        if name.startswith("order-"):
+            flushed = last_log_line(log_path, "producer flushed")
+            if flushed is None or flushed.get("pending") != 0:
+                problems.append(f"{name}: producer not flushed on stop: {flushed}")
+        elif name.startswith("repository-") or name == "statistics":
+            final = last_log_line(log_path, "stopped consuming")
+            state = topology.state_dir() / (f"repository-{topology.topic}-{name.split('-')[1]}.db"
+                                            if name != "statistics" else f"statistics-{topology.topic}.db")
+            saved = saved_positions(state)
+            if final is None or not final.get("state_saved") or not final.get("offsets_committed"):
+                problems.append(f"{name}: no final save and commit on stop: {final}")
+            elif saved is None or {**{p: 0 for p in final.get("positions", {})}, **saved} != final.get("positions"):
+                problems.append(f"{name}: final positions {final.get('positions')} are not the saved state's {saved}")
+    return problems
+
+
 def sigterm_all(topology, scale, rate):
     load = Load(topology, "sigterm_all", rate, duration_s=16 * scale + 6)
     load.sleep_until(5 * scale)
     stopping_at = load.elapsed()
-    log(topology.services("stop").strip())
+    stopped = topology.run(SERVICES, "stop", check=False)
     stopped_at = load.elapsed()
+    for line in stopped.stdout.strip().splitlines():
+        log(line)
+    # Before the restart appends to the logs and moves the saved state on.
+    problems = clean_stops(topology, stopped)
     log(topology.services("start").strip().splitlines()[-1])
     started_at = load.elapsed()
     _, answers = load.finish()
-    problems = []
     # Everything the gateway accepted before SIGTERM is answered by it, not dropped: no request that
     # started before the stop may end without an answer or with a 5xx.
     before = window(answers, 0, stopping_at - 0.05)
     if any(a["status"] != 200 for a in before):
         problems.append(f"requests begun before SIGTERM: {describe(before)}")
-    log(f"sigterm_all: stopped in {stopped_at - stopping_at:.1f} s, started again in "
-        f"{started_at - stopped_at:.1f} s; answers while down: "
+    slowest = max((float(m["took"]) for m in STOP_LINE.finditer(stopped.stdout)), default=0.0)
+    log(f"sigterm_all: stopped in {stopped_at - stopping_at:.1f} s (each service by itself, exit status 0 and its "
+        f"final save, commit or flush checked: {'yes' if not problems else 'NO'}; slowest {slowest:.1f} s after "
+        f"its SIGTERM), started again in {started_at - stopped_at:.1f} s; answers while down: "
         f"{describe(window(answers, stopping_at, started_at))}")
     return answers, problems, 0
 

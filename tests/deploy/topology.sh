@@ -52,4 +52,14 @@ for _ in $(seq 100); do grep -q "\"message\":\"shipped\",\"order_id\":\"$order_i
 grep -q "\"message\":\"shipped\",\"order_id\":\"$order_id\",\"partition\":1" "$work/repository-1.log" ||
   fail "repository-1 (host name only) did not ship $order_id from partition 1"
 echo "topology: repository-1 (host name only) shipped it from partition 1"
-echo "topology: 3 passed, 0 failed"
+
+# Each stops by itself on SIGTERM, with exit status 0.
+for pid in "${pids[@]}"; do kill -TERM "$pid"; done
+for pid in "${pids[@]}"; do
+  status=0
+  wait "$pid" || status=$?
+  ((status == 0)) || fail "a service (pid $pid) exited with status $status after SIGTERM"
+done
+pids=()
+echo "topology: both stopped on SIGTERM with exit status 0"
+echo "topology: 4 passed, 0 failed"

@@ -118,6 +118,7 @@ class ConsumerLoop {
   bool handle(const kafka::RecordBatch& batch, std::stop_token stop);
   // Saves what changed if `save_interval` passed (or now); false while the store fails.
   bool save(bool now);
+  void log_final_positions();  // after the last save and commit, on stop
   void commit(bool now);
   // Before a call that may wait (a dead letter while Kafka cannot take it).
   void before_waiting();

@@ -38,6 +38,9 @@ struct NewPartitionsDeleter {
 struct TopicDeleter {
   void operator()(rd_kafka_topic_t* topic) const { rd_kafka_topic_destroy(topic); }
 };
+struct ConfigResourceDeleter {
+  void operator()(rd_kafka_ConfigResource_t* resource) const { rd_kafka_ConfigResource_destroy(resource); }
+};
 struct MetadataDeleter {
   void operator()(const rd_kafka_metadata_t* metadata) const { rd_kafka_metadata_destroy(metadata); }
 };
@@ -354,6 +357,88 @@ Result<int> partition_count(const std::string& brokers, const std::string& topic
   }());
 }
 
+Result<TopicDurability> describe_durability(rd_kafka_t* rk, const std::string& topic,
+                                            std::chrono::milliseconds timeout) {
+  TopicDurability found;
+  found.topic = topic;
+  {
+    std::unique_ptr<rd_kafka_topic_t, TopicDeleter> topic_handle(
+        rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    const auto code = rd_kafka_metadata(rk, 0, topic_handle.get(), &raw, static_cast<int>(timeout.count()));
+    if (code != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return kafka_error(code, "cannot read metadata of topic " + topic);
+    std::unique_ptr<const rd_kafka_metadata_t, MetadataDeleter> metadata(raw);
+    for (int t = 0; t < metadata->topic_cnt; ++t) {
+      const auto& entry = metadata->topics[t];
+      if (topic != entry.topic || entry.err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) continue;
+      found.replicas.assign(static_cast<std::size_t>(entry.partition_cnt), 0);
+      for (int p = 0; p < entry.partition_cnt; ++p) {
+        const auto& partition = entry.partitions[p];
+        if (partition.id >= 0 && partition.id < entry.partition_cnt)
+          found.replicas[static_cast<std::size_t>(partition.id)] = partition.replica_cnt;
+      }
+    }
+  }
+  if (found.replicas.empty()) return make_error(Errc::config, "topic " + topic + " does not exist");
+
+  std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> resource(
+      rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+  auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_DESCRIBECONFIGS, timeout);
+  std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+  rd_kafka_ConfigResource_t* resources[] = {resource.get()};
+  rd_kafka_DescribeConfigs(rk, resources, 1, options.get(), queue.get());
+  const std::string what = "describe the settings of topic " + topic;
+  auto event = await_answer(queue.get(), timeout, what);
+  if (!event) return event.error();
+  size_t count = 0;
+  const auto** described =
+      rd_kafka_DescribeConfigs_result_resources(rd_kafka_event_DescribeConfigs_result(event->get()), &count);
+  if (count != 1) return make_error(Errc::unavailable, "Kafka gave no answer to the request to " + what);
+  if (const auto code = rd_kafka_ConfigResource_error(described[0]); code != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    // No right to describe the topic's settings is not mended by asking again: say so, and what is missing.
+    const bool refused = code == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED ||
+                         code == RD_KAFKA_RESP_ERR_CLUSTER_AUTHORIZATION_FAILED;
+    auto error = kafka_error(code, "cannot " + what, rd_kafka_ConfigResource_error_string(described[0]));
+    if (refused) error.code = Errc::bad_request;
+    return error;
+  }
+  size_t entries = 0;
+  const auto** configs = rd_kafka_ConfigResource_configs(described[0], &entries);
+  bool seen = false;
+  for (size_t i = 0; i < entries; ++i) {
+    if (std::string_view(rd_kafka_ConfigEntry_name(configs[i])) != "min.insync.replicas") continue;
+    const char* value = rd_kafka_ConfigEntry_value(configs[i]);
+    try {
+      found.min_insync_replicas = value ? std::stoi(value) : 1;
+    } catch (const std::exception&) {
+      return make_error(Errc::unavailable, "topic " + topic + " has min.insync.replicas '" + value + "'");
+    }
+    found.min_insync_from_topic =
+        rd_kafka_ConfigEntry_source(configs[i]) == RD_KAFKA_CONFIG_SOURCE_DYNAMIC_TOPIC_CONFIG;
+    seen = true;
+  }
+  // Kafka lists every topic setting; its absence would be a broker we do not understand.
+  if (!seen)
+    return make_error(Errc::unavailable, "Kafka did not report min.insync.replicas of topic " + topic);
+  return found;
+}
+
+Result<TopicDurability> describe_durability(const std::string& brokers, const std::string& topic,
+                                            const Properties& extra, std::chrono::milliseconds timeout) {
+  auto handle = connect(brokers, extra);
+  if (!handle) return handle.error();
+  const auto deadline = Clock::now() + timeout;
+  return handle->explain([&]() -> Result<TopicDurability> {
+    // A fresh handle has no metadata yet: ask again while the cluster does not answer.
+    while (true) {
+      auto found = describe_durability(handle->get(), topic, left_until(deadline));
+      if (found || found.error().code != Errc::unavailable || Clock::now() >= deadline) return found;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }());
+}
+
 Status delete_topic(const std::string& brokers, const std::string& topic, const Properties& extra,
                     std::chrono::milliseconds timeout) {
   auto handle = connect(brokers, extra);
@@ -368,6 +453,34 @@ Status delete_topic(const std::string& brokers, const std::string& topic, const 
     rd_kafka_DeleteTopics(rk, topics, 1, options.get(), queue.get());
     if (auto event = await_answer(queue.get(), timeout, "delete topic " + topic); !event)
       return event.error();
+    return Ok{};
+  }());
+}
+
+Status set_topic_config(const std::string& brokers, const std::string& topic, const std::string& key,
+                        const std::string& value, const Properties& extra,
+                        std::chrono::milliseconds timeout) {
+  auto handle = connect(brokers, extra);
+  if (!handle) return handle.error();
+  return handle->explain([&]() -> Status {
+    rd_kafka_t* rk = handle->get();
+    std::unique_ptr<rd_kafka_ConfigResource_t, ConfigResourceDeleter> resource(
+        rd_kafka_ConfigResource_new(RD_KAFKA_RESOURCE_TOPIC, topic.c_str()));
+    rd_kafka_ConfigResource_set_config(resource.get(), key.c_str(), value.c_str());
+    auto options = admin_options(rk, RD_KAFKA_ADMIN_OP_ALTERCONFIGS, timeout);
+    std::unique_ptr<rd_kafka_queue_t, QueueDeleter> queue(rd_kafka_queue_new(rk));
+    rd_kafka_ConfigResource_t* resources[] = {resource.get()};
+    rd_kafka_AlterConfigs(rk, resources, 1, options.get(), queue.get());
+    const std::string what = "set " + key + " of topic " + topic;
+    auto event = await_answer(queue.get(), timeout, what);
+    if (!event) return event.error();
+    size_t count = 0;
+    const auto** altered =
+        rd_kafka_AlterConfigs_result_resources(rd_kafka_event_AlterConfigs_result(event->get()), &count);
+    if (count == 1 && rd_kafka_ConfigResource_error(altered[0]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return kafka_error(rd_kafka_ConfigResource_error(altered[0]), "cannot " + what,
+                         rd_kafka_ConfigResource_error_string(altered[0]));
+    }
     return Ok{};
   }());
 }

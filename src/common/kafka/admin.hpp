@@ -8,7 +8,10 @@
 #include <string>
 
 #include "common/kafka/client_config.hpp"
+#include "common/kafka/durability.hpp"
 #include "common/result.hpp"
+
+typedef struct rd_kafka_s rd_kafka_t;  // librdkafka's handle (rdkafka.h), for clients that have one
 
 namespace kd::kafka {
 
@@ -46,8 +49,23 @@ Result<TopicChange> grow_topic(const std::string& brokers, const std::string& to
 Result<int> partition_count(const std::string& brokers, const std::string& topic, const Properties& extra,
                             std::chrono::milliseconds timeout);
 
+// The topic's real durability settings: each partition's replica count (metadata) and its effective
+// min.insync.replicas (DescribeConfigs: the topic's own, else the brokers' default). `unavailable` while
+// Kafka cannot answer; `config` when the topic does not exist; `forbidden`-like refusals (no DescribeConfigs
+// right on the topic) come back as `bad_request`, which retrying cannot mend.
+Result<TopicDurability> describe_durability(const std::string& brokers, const std::string& topic,
+                                            const Properties& extra, std::chrono::milliseconds timeout);
+// The same on a client's own handle (the order service's producer): no connection of its own.
+Result<TopicDurability> describe_durability(rd_kafka_t* handle, const std::string& topic,
+                                            std::chrono::milliseconds timeout);
+
 Status delete_topic(const std::string& brokers, const std::string& topic, const Properties& extra,
                     std::chrono::milliseconds timeout);
+
+// Sets one setting of a topic (AlterConfigs, which replaces the topic's other overrides): for tests of a
+// topic fixed while services run, as kafka-configs.sh --alter would.
+Status set_topic_config(const std::string& brokers, const std::string& topic, const std::string& key,
+                        const std::string& value, const Properties& extra, std::chrono::milliseconds timeout);
 
 // Deletes a partition's records below `offset` (what retention does with time): for tests of gaps.
 Status delete_records_before(const std::string& brokers, const std::string& topic, int partition,

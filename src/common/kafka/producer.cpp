@@ -2,6 +2,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "common/kafka/admin.hpp"
 #include "common/kafka/errors.hpp"
 #include "common/log.hpp"
 
@@ -91,6 +92,11 @@ Result<int> Producer::warm_up(const std::string& topic, std::chrono::millisecond
     }
   }
   return -1;
+}
+
+Result<TopicDurability> Producer::describe_durability(const std::string& topic,
+                                                      std::chrono::milliseconds timeout) {
+  return kafka::describe_durability(handle_->c_ptr(), topic, timeout);
 }
 
 void Producer::raise_fatal_error_for_test(const std::string& reason) {

@@ -19,6 +19,7 @@
 
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/client_events.hpp"
+#include "common/kafka/durability.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
 
@@ -94,6 +95,9 @@ class Producer {
   // fails a write to a partition its metadata lacks at once, and asks again only every few minutes: a
   // partition added since (a new region) is writable once this was called after it. Blocking.
   Result<int> warm_up(const std::string& topic, std::chrono::milliseconds timeout);
+  // The topic's replication and min.insync.replicas as Kafka reports them, asked over this producer's own
+  // connections (see admin.hpp). Blocking.
+  Result<TopicDurability> describe_durability(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
   int pending() const { return handle_ ? handle_->outq_len() : 0; }
