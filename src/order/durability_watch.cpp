@@ -1,6 +1,5 @@
 #include "order/durability_watch.hpp"
 
-
 namespace kd::order {
 
 DurabilityStatus::DurabilityStatus(std::string topic, kafka::DurabilityRequirement required,

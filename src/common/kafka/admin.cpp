@@ -430,10 +430,13 @@ Result<TopicDurability> describe_durability(const std::string& brokers, const st
   if (!handle) return handle.error();
   const auto deadline = Clock::now() + timeout;
   return handle->explain([&]() -> Result<TopicDurability> {
-    // A fresh handle has no metadata yet: ask again while the cluster does not answer.
+    // A fresh handle has no metadata yet, and a broker may not know a topic created a moment ago: ask again
+    // while the cluster does not answer or does not show the topic.
     while (true) {
       auto found = describe_durability(handle->get(), topic, left_until(deadline));
-      if (found || found.error().code != Errc::unavailable || Clock::now() >= deadline) return found;
+      const bool again =
+          !found && (found.error().code == Errc::unavailable || found.error().code == Errc::config);
+      if (!again || Clock::now() >= deadline) return found;
       std::this_thread::sleep_for(std::chrono::milliseconds(100));
     }
   }());

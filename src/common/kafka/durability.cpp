@@ -78,15 +78,18 @@ DurabilityJudgement judge_durability(const TopicDurability& found, const Durabil
   }
   if (least_replicas < required.replication_factor) {
     if (judgement.verdict == DurabilityVerdict::ok) judgement.verdict = DurabilityVerdict::weak;
-    problems.push_back(
+    // First: raising min.insync.replicas above the replicas a partition has would stop every write.
+    problems.insert(
+        problems.begin(),
         subject + "replication is " + std::to_string(least_replicas) + " (partitions " +
-        partition_list(found.replicas, required.replication_factor) + "), at least " +
-        std::to_string(required.replication_factor) +
-        " is required: those partitions' orders live on fewer brokers than promised. Fix: give each "
-        "partition " +
-        std::to_string(required.replication_factor) + " replicas with kafka-reassign-partitions.sh " +
-        bootstrap +
-        " --reassignment-json-file <plan> --execute (Kafka cannot change a topic's replication otherwise)");
+            partition_list(found.replicas, required.replication_factor) + "), at least " +
+            std::to_string(required.replication_factor) +
+            " is required: those partitions' orders live on fewer brokers than promised. Fix: give each "
+            "partition " +
+            std::to_string(required.replication_factor) + " replicas with kafka-reassign-partitions.sh " +
+            bootstrap +
+            " --reassignment-json-file <plan> --execute (Kafka cannot change a topic's replication "
+            "otherwise)");
   }
   for (const auto& problem : problems) judgement.problem += (judgement.problem.empty() ? "" : "; ") + problem;
   if (judgement.verdict != DurabilityVerdict::ok) {
