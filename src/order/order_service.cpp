@@ -122,16 +122,18 @@ Status Service::start() {
     });
   }
   if (auto warning = kafka::single_copy_warning(config_.durability)) log::warn(*warning);
+  // The first verdict before serving, as for the ids: a ready instance takes orders at once. Then in the
+  // background: within a second while there is none, every durability_check after.
+  if (ids_secured_) check_durability();
   durability_watch_ = std::jthread([this](std::stop_token stop) {
     while (!stop.stop_requested()) {
-      // Once Kafka answers (the ids were read): before, readiness already says why, and a check would only
-      // add a second line about the same unreachable brokers.
-      if (ids_secured_) check_durability();
-      // Until a first verdict, again within a second; then every durability_check.
       const auto wait = durability_.settled() ? config_.durability_check : std::chrono::milliseconds(1000);
       const auto until = std::chrono::steady_clock::now() + wait;
       while (!stop.stop_requested() && std::chrono::steady_clock::now() < until)
         std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      // Once Kafka answers (the ids were read): before, readiness already says why, and a check would only
+      // add a second line about the same unreachable brokers.
+      if (ids_secured_ && !stop.stop_requested()) check_durability();
     }
   });
   if (auto status = server_.start(); !status) return status;
@@ -180,8 +182,11 @@ bool Service::secure_ids(std::chrono::milliseconds timeout) {
 }
 
 void Service::check_durability() {
-  const auto change = durability_.record(
-      producer_->describe_durability(config_.kafka.topic, config_.producer.delivery_timeout));
+  // A second while there is no verdict yet (the first check runs in start(), before anything is served).
+  const auto timeout = durability_.settled()
+                           ? config_.producer.delivery_timeout
+                           : std::min(config_.producer.delivery_timeout, std::chrono::milliseconds(1000));
+  const auto change = durability_.record(producer_->describe_durability(config_.kafka.topic, timeout));
   if (!change) return;
   if (change->warning) {
     log::warn(change->message, {{"topic", config_.kafka.topic}, {"reason", change->detail}});
