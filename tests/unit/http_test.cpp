@@ -14,6 +14,7 @@
 
 #include "common/http/client.hpp"
 #include "common/http/server.hpp"
+#include "common/metrics.hpp"
 
 namespace kd {
 namespace {
@@ -476,6 +477,53 @@ TEST_F(HttpTest, ServerClosesAnIdleConnectionAfterTheIdleTimeout) {
   EXPECT_EQ(answer.raw, "");
   EXPECT_GE(took, 150ms);
   EXPECT_LT(took, 3s);
+}
+
+// A connection that sends nothing, held open; the caller closes the descriptor.
+int hold_connection(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  ::inet_pton(AF_INET, "127.0.0.1", &address.sin_addr);
+  EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  return fd;
+}
+
+std::uint64_t metric(const std::string& name) {
+  const auto text = metrics::registry().render();
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stoull(text.substr(at + name.size() + 2));
+}
+
+TEST_F(HttpTest, AtTheConnectionLimitANewConnectionGets503UntilAnIdleOneCanMakeRoom) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  start_server(options);
+  const auto refused_before = metric("http_connections_refused_total");
+  const auto evicted_before = metric("http_connections_evicted_total");
+  // Two silent clients take both places (accepted in the order they connected).
+  const int first = hold_connection(server_->port());
+  const int second = hold_connection(server_->port());
+  // A third, at once: both are idle for less than a second, so it is refused, without its request read.
+  const auto refused = raw_exchange(server_->port(), get_request("/healthz"));
+  EXPECT_TRUE(refused.complete) << refused.raw;
+  EXPECT_EQ(refused.status, 503u);
+  EXPECT_EQ(refused.connection, "close");
+  EXPECT_NE(refused.body.find("too many connections"), std::string::npos) << refused.body;
+  EXPECT_EQ(metric("http_connections_refused_total"), refused_before + 1);
+
+  // Idle for over a second: the longest idle (the first) makes room, and the new request is answered.
+  std::this_thread::sleep_for(1100ms);
+  const auto served = raw_exchange(server_->port(), get_request("/healthz"));
+  EXPECT_EQ(served.status, 200u) << served.raw;
+  EXPECT_EQ(metric("http_connections_evicted_total"), evicted_before + 1);
+  char byte = 0;
+  EXPECT_EQ(::recv(first, &byte, 1, 0), 0) << "the longest-idle connection is closed by the server";
+  ::close(first);
+  ::close(second);
 }
 
 TEST_F(HttpTest, PooledConnectionClosedByThePeerIsNotReused) {

@@ -266,35 +266,31 @@ TEST(ErrorCause, DropsTheBrokerAndTheTiming) {
             "Receive failed: error:0A000412:SSL routines::sslv3 alert bad certificate");
 }
 
-TEST(ErrorLogGate, OneLinePerCauseUntilItIsOldOrABrokerIsUp) {
-  ErrorLogGate::reset();
+TEST(LogGate, OneLinePerCauseUntilItIsOldOrReset) {
+  LogGate gate(kErrorRepeatAfter);
   const auto t0 = std::chrono::steady_clock::now();
   long suppressed = -1;
-  EXPECT_TRUE(ErrorLogGate::admit("bad password", t0, suppressed));
+  EXPECT_TRUE(gate.admit("bad password", t0, suppressed));
   EXPECT_EQ(suppressed, 0);
-  EXPECT_FALSE(ErrorLogGate::admit("bad password", t0 + std::chrono::seconds(1), suppressed));
-  EXPECT_FALSE(ErrorLogGate::admit("bad password", t0 + std::chrono::seconds(2), suppressed));
-  EXPECT_TRUE(ErrorLogGate::admit("untrusted certificate", t0 + std::chrono::seconds(2), suppressed));
-  EXPECT_TRUE(ErrorLogGate::admit("bad password", t0 + ErrorLogGate::kRepeatAfter + std::chrono::seconds(1),
-                                  suppressed));
+  EXPECT_FALSE(gate.admit("bad password", t0 + std::chrono::seconds(1), suppressed));
+  EXPECT_FALSE(gate.admit("bad password", t0 + std::chrono::seconds(2), suppressed));
+  EXPECT_TRUE(gate.admit("untrusted certificate", t0 + std::chrono::seconds(2), suppressed));
+  EXPECT_TRUE(gate.admit("bad password", t0 + kErrorRepeatAfter + std::chrono::seconds(1), suppressed));
   EXPECT_EQ(suppressed, 2);
-  ErrorLogGate::reset();
-  EXPECT_TRUE(ErrorLogGate::admit("bad password", t0 + ErrorLogGate::kRepeatAfter + std::chrono::seconds(2),
-                                  suppressed));
-  ErrorLogGate::reset();
+  gate.reset();  // a broker is up again
+  EXPECT_TRUE(gate.admit("bad password", t0 + kErrorRepeatAfter + std::chrono::seconds(2), suppressed));
 }
 
-TEST(ErrorLogGate, RemembersABoundedNumberOfCauses) {
-  ErrorLogGate::reset();
+TEST(LogGate, RemembersABoundedNumberOfCauses) {
+  LogGate gate(kErrorRepeatAfter);
   const auto t0 = std::chrono::steady_clock::now();
   long suppressed = 0;
-  EXPECT_TRUE(ErrorLogGate::admit("cause 0", t0, suppressed));
-  for (std::size_t n = 1; n <= ErrorLogGate::kMaxCauses; ++n) {
-    ErrorLogGate::admit("cause " + std::to_string(n), t0, suppressed);
+  EXPECT_TRUE(gate.admit("cause 0", t0, suppressed));
+  for (std::size_t n = 1; n <= LogGate::kMaxCauses; ++n) {
+    gate.admit("cause " + std::to_string(n), t0, suppressed);
   }
   // The 257th distinct cause started the gate afresh: the first is news again.
-  EXPECT_TRUE(ErrorLogGate::admit("cause 0", t0, suppressed));
-  ErrorLogGate::reset();
+  EXPECT_TRUE(gate.admit("cause 0", t0, suppressed));
 }
 
 }  // namespace

@@ -123,22 +123,33 @@ void ConsumerLoop::track(int partition) {
   if (metrics_.contains(partition)) return;
   auto& registry = metrics::registry();
   const metrics::Labels labels = {{"partition", std::to_string(partition)}};
-  std::lock_guard lock(metrics_mutex_);
-  auto& m = metrics_[partition];
-  m.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
-  m.duplicates = &registry.counter("orders_duplicate_total",
-                                   "Copies of an order already handled, not acted on again", labels);
-  m.older_than_window = &registry.counter("orders_older_than_window_total",
-                                          "Orders whose id is older than every id in the dedupe window: a "
-                                          "copy from beyond it, or a clock stepped back",
-                                          labels);
-  m.conflicts =
+  // Looked up before taking metrics_mutex_: a scrape holds the registry's lock while it reads the distance
+  // gauge, which takes metrics_mutex_; the other order would deadlock the I/O thread with this one.
+  PartitionMetrics fresh;
+  fresh.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
+  fresh.duplicates = &registry.counter("orders_duplicate_total",
+                                       "Copies of an order already handled, not acted on again", labels);
+  fresh.older_than_window = &registry.counter("orders_older_than_window_total",
+                                              "Orders whose id is older than every id in the dedupe window: a "
+                                              "copy from beyond it, or a clock stepped back",
+                                              labels);
+  fresh.conflicts =
       &registry.counter("order_id_conflicts_total",
                         "Records holding another order under an id already used (dead-lettered)", labels);
-  m.gaps = &registry.counter("kafka_offset_gaps_total", "Times records were missing before the next one read",
-                             labels);
-  m.gap_records =
+  fresh.gaps = &registry.counter("kafka_offset_gaps_total",
+                                 "Times records were missing before the next one read", labels);
+  fresh.gap_records =
       &registry.counter("kafka_offset_gap_records_total", "Records missing (deleted before handled)", labels);
+  {
+    std::lock_guard lock(metrics_mutex_);
+    auto& m = metrics_[partition];
+    m.consumed = fresh.consumed;
+    m.duplicates = fresh.duplicates;
+    m.older_than_window = fresh.older_than_window;
+    m.conflicts = fresh.conflicts;
+    m.gaps = fresh.gaps;
+    m.gap_records = fresh.gap_records;
+  }
   spec_.partitions.insert(std::upper_bound(spec_.partitions.begin(), spec_.partitions.end(), partition),
                           partition);
   partition_count_.store(static_cast<int>(spec_.partitions.size()), std::memory_order_release);

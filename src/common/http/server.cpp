@@ -1,8 +1,11 @@
 #include "common/http/server.hpp"
 
+#include <sys/resource.h>
+
 #include <CLI/CLI.hpp>
 #include <array>
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "common/log.hpp"
 #include "common/metrics.hpp"
@@ -14,6 +17,33 @@ using namespace std::chrono_literals;
 
 // Request line and headers together (Beast's default); beyond it, 431.
 constexpr std::uint32_t kHeaderLimit = 8 * 1024;
+
+// Descriptors a service needs besides its HTTP connections: Kafka clients (a socket per broker and
+// wake-up pipes), the gateway's connections to the order instances, state and log files.
+constexpr std::uint64_t kSpareFiles = 128;
+// 503s written at once, each lingering at most kRefusalLinger; a flood beyond it is closed unanswered.
+constexpr int kMostRefusing = 256;
+constexpr auto kRefusalLinger = 250ms;
+
+// Process-wide, like the request metrics: one series whatever the number of servers (in-process tests).
+struct ConnectionMetrics {
+  std::atomic<std::int64_t> open{0};
+  metrics::Counter& refused = metrics::registry().counter(
+      "http_connections_refused_total", "Connections answered 503 and closed at the connection limit");
+  metrics::Counter& evicted = metrics::registry().counter(
+      "http_connections_evicted_total",
+      "Idle connections closed to make room for a new one at the limit, or to free a file descriptor");
+  metrics::Counter& accept_failures = metrics::registry().counter(
+      "http_accept_failures_total", "Accepts that failed for want of a resource (EMFILE, ENFILE), each a pause");
+  metrics::GaugeRegistration gauge = metrics::registry().gauge(
+      "http_connections_open", "Open HTTP connections (idle, busy or streaming)",
+      [this] { return std::vector<std::pair<metrics::Labels, double>>{{{}, static_cast<double>(open.load())}}; });
+};
+
+ConnectionMetrics& connection_metrics() {
+  static ConnectionMetrics instance;
+  return instance;
+}
 
 std::string error_body(Errc code, std::string_view message) {
   return nlohmann::json{{"error", to_string(code)}, {"message", message}}.dump(
@@ -27,8 +57,9 @@ HttpResponse HttpResponse::from_error(const Error& error) {
 }
 
 struct HttpServer::Session {
-  explicit Session(tcp::socket socket) : stream(std::move(socket)) {}
+  Session(tcp::socket socket, ConnectionLimit::Id id) : stream(std::move(socket)), id(id) {}
   beast::tcp_stream stream;
+  ConnectionLimit::Id id;
   bool busy = false;  // between reading a request's first byte and writing its answer
   // Which read the request-timeout timer belongs to, so that a timer that fired just as its read
   // completed cannot cancel a later one.
@@ -39,7 +70,21 @@ struct HttpServer::Session {
 };
 
 HttpServer::HttpServer(asio::io_context& io, HttpServerOptions options)
-    : io_(io), options_(std::move(options)), acceptor_(io) {}
+    : io_(io), options_(std::move(options)), acceptor_(io), limit_(options_.max_connections) {
+  connection_metrics();  // every series from the first scrape, at zero
+  http::response<http::string_body> refusal{http::status::service_unavailable, 11};
+  refusal.set(http::field::server, "kafka-demo");
+  refusal.set(http::field::content_type, "application/json");
+  refusal.set(http::field::retry_after, "1");
+  refusal.keep_alive(false);  // Connection: close
+  refusal.body() = error_body(Errc::unavailable, "too many connections: every one of the " +
+                                                     std::to_string(options_.max_connections) +
+                                                     " this server takes is busy; try again");
+  refusal.prepare_payload();
+  std::ostringstream bytes;
+  bytes << refusal;
+  refusal_ = bytes.str();
+}
 
 HttpServer::~HttpServer() = default;
 
@@ -57,6 +102,12 @@ Status HttpServer::start() {
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error(Errc::unavailable, "cannot listen on " + options_.listen + ": " + ec.message());
   port_ = acceptor_.local_endpoint().port();
+  if (const auto files = raise_open_files_limit(); files < options_.max_connections + kSpareFiles) {
+    log::warn(
+        "the open-files limit is below the connection limit: connections beyond it meet EMFILE (accepting "
+        "pauses) rather than a 503; raise the limit (ulimit -n, LimitNOFILE) or lower HTTP_MAX_CONNECTIONS",
+        {{"open_files_limit", files}, {"max_connections", options_.max_connections}});
+  }
   asio::co_spawn(io_, accept_loop(), asio::detached);
   return Ok{};
 }
@@ -65,6 +116,7 @@ void HttpServer::stop() {
   stopping_ = true;
   boost::system::error_code ignored;
   acceptor_.close(ignored);
+  if (accept_pause_) accept_pause_->cancel();
   // Idle connections are closed now; busy ones close after their answer (serve() checks stopping_).
   for (auto& [raw, weak] : sessions_) {
     if (auto session = weak.lock(); session && (!session->busy || session->streaming))
@@ -81,6 +133,17 @@ asio::awaitable<bool> HttpServer::shutdown(std::chrono::milliseconds grace) {
     co_await timer.async_wait(asio::use_awaitable);
   }
   co_return in_flight_.load() == 0;
+}
+
+std::uint64_t raise_open_files_limit() {
+  rlimit limit{};
+  if (::getrlimit(RLIMIT_NOFILE, &limit) != 0) return 0;
+  if (limit.rlim_cur < limit.rlim_max) {
+    rlimit raised = limit;
+    raised.rlim_cur = limit.rlim_max;
+    if (::setrlimit(RLIMIT_NOFILE, &raised) == 0) limit = raised;  // an unlimited hard limit cannot be had
+  }
+  return limit.rlim_cur;
 }
 
 void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen) {
@@ -102,6 +165,12 @@ void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::stri
          "Longest time a keep-alive connection may sit idle (default 60000)")
       ->envname("HTTP_IDLE_TIMEOUT_MS")
       ->check(CLI::Range(100, 3'600'000));
+  app.add_option("--max-connections", http.max_connections,
+                 "Open connections at most; at the limit the longest-idle one is closed to make room, else a "
+                 "new one gets 503")
+      ->envname("HTTP_MAX_CONNECTIONS")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
 }
 
 void add_probe_routes(HttpServer& server, std::string name, NotReadyReason not_ready) {
@@ -128,14 +197,104 @@ asio::awaitable<void> HttpServer::accept_loop() {
     tcp::socket socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) {
       if (stopping_ || ec == asio::error::operation_aborted) break;
-      log::warn("accept failed", {{"error", ec.message()}});
-      continue;  // e.g. EMFILE: keep serving the connections we have
+      co_await after_accept_failed(ec);
+      continue;
     }
-    socket.set_option(tcp::no_delay(true), ec);  // small answers must not wait for Nagle
-    auto session = std::make_shared<Session>(std::move(socket));
-    sessions_[session.get()] = session;
-    asio::co_spawn(io_, serve(session), asio::detached);
+    backoff_.succeeded();
+    admit(std::move(socket));
   }
+}
+
+asio::awaitable<void> HttpServer::after_accept_failed(const boost::system::error_code& ec) {
+  const auto pause = backoff_.failed(ec);
+  if (!pause) {
+    log::debug("accept failed", {{"error", ec.message()}});  // that connection's own failure
+    co_return;
+  }
+  connection_metrics().accept_failures.inc();
+  const auto now = std::chrono::steady_clock::now();
+  if (AcceptBackoff::exhausted(ec)) {
+    // An idle connection's descriptor is worth less than a new client's: the accept after this one succeeds.
+    if (const auto victim = limit_.evictable(now)) {
+      evict(*victim);
+      co_return;
+    }
+  }
+  long suppressed = 0;
+  if (log_gate_.admit("accept: " + ec.message(), now, suppressed)) {
+    log::warn("cannot accept connections; pausing accepts, then trying again",
+              {{"error", ec.message()},
+               {"open_connections", limit_.open()},
+               {"pause_ms", pause->count()},
+               {"repeats_not_logged", suppressed}});
+  }
+  // Ended early when a connection closes (forget()): that frees a descriptor.
+  accept_pause_.emplace(io_, *pause);
+  boost::system::error_code ignored;
+  co_await accept_pause_->async_wait(asio::redirect_error(asio::use_awaitable, ignored));
+  accept_pause_.reset();
+}
+
+void HttpServer::admit(tcp::socket socket) {
+  const auto now = std::chrono::steady_clock::now();
+  auto& metrics = connection_metrics();
+  const auto decision = limit_.on_arrival(now);
+  boost::system::error_code ec;
+  if (decision.verdict == ConnectionLimit::Verdict::refuse) {
+    metrics.refused.inc();
+    long suppressed = 0;
+    if (log_gate_.admit("connection limit", now, suppressed)) {
+      log::warn("connection limit reached and no connection idle long enough to close: new ones get 503",
+                {{"max_connections", options_.max_connections}, {"repeats_not_logged", suppressed}});
+    }
+    if (refusing_ >= kMostRefusing) {
+      socket.close(ec);  // a flood beyond what we answer: closed at once
+      return;
+    }
+    asio::co_spawn(io_, refuse(std::move(socket)), asio::detached);
+    return;
+  }
+  if (decision.verdict == ConnectionLimit::Verdict::evict_then_admit) evict(decision.evict);
+  socket.set_option(tcp::no_delay(true), ec);  // small answers must not wait for Nagle
+  auto session = std::make_shared<Session>(std::move(socket), limit_.opened(now));
+  ++metrics.open;
+  sessions_[session->id] = session;
+  asio::co_spawn(io_, serve(session), asio::detached);
+}
+
+asio::awaitable<void> HttpServer::refuse(tcp::socket socket) {
+  ++refusing_;
+  beast::tcp_stream stream(std::move(socket));
+  stream.expires_after(kRefusalLinger);  // for the write and the linger together
+  boost::system::error_code ec;
+  co_await asio::async_write(stream, asio::buffer(refusal_), asio::redirect_error(asio::use_awaitable, ec));
+  if (!ec) stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  std::array<char, 1024> sink;
+  while (!ec) {
+    co_await stream.async_read_some(asio::buffer(sink), asio::redirect_error(asio::use_awaitable, ec));
+  }
+  stream.close();
+  --refusing_;
+}
+
+void HttpServer::evict(ConnectionLimit::Id id) {
+  if (!limit_.evicted(id)) return;
+  auto& metrics = connection_metrics();
+  metrics.evicted.inc();
+  --metrics.open;
+  const auto it = sessions_.find(id);
+  if (it == sessions_.end()) return;
+  if (auto session = it->second.lock()) {
+    boost::system::error_code ignored;
+    session->stream.socket().close(ignored);  // its wait for a request ends; serve() then finishes
+  }
+  sessions_.erase(it);
+}
+
+void HttpServer::forget(ConnectionLimit::Id id) {
+  sessions_.erase(id);
+  if (limit_.closed(id)) --connection_metrics().open;
+  if (accept_pause_) accept_pause_->cancel();  // a descriptor is free: accept again now
 }
 
 asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
@@ -190,12 +349,17 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
 // under the (shorter) request timeout, so a slow sender cannot hold a connection open forever.
 asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session>& session,
                                                    beast::flat_buffer& buffer) {
-  if (buffer.size() > 0) co_return true;  // the next request's first bytes came with the last one
+  if (buffer.size() > 0) {  // the next request's first bytes came with the last one
+    limit_.busy(session->id);
+    co_return true;
+  }
+  limit_.idle(session->id, std::chrono::steady_clock::now());  // may be closed to make room from now
   boost::system::error_code ec;
   session->stream.expires_after(options_.idle_timeout);
   const auto n = co_await session->stream.async_read_some(buffer.prepare(4096),
                                                           asio::redirect_error(asio::use_awaitable, ec));
   if (ec) co_return false;
+  limit_.busy(session->id);
   buffer.commit(n);
   co_return true;
 }
@@ -273,6 +437,7 @@ asio::awaitable<bool> HttpServer::write_answer(const std::shared_ptr<Session>& s
 // next byte) makes the kernel answer them with a reset: the client's send fails (curl then reports
 // "broken pipe", not our 413) and its TCP may drop the answer unread.
 asio::awaitable<void> HttpServer::close_gracefully(std::shared_ptr<Session> session) {
+  limit_.busy(session->id);  // closing anyway: no use closing it to make room
   boost::system::error_code ec;
   session->stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   if (!ec) {
@@ -284,7 +449,7 @@ asio::awaitable<void> HttpServer::close_gracefully(std::shared_ptr<Session> sess
     }
   }
   session->stream.close();
-  sessions_.erase(session.get());
+  forget(session->id);
 }
 
 asio::awaitable<void> HttpServer::read_request(std::shared_ptr<Session> session, beast::flat_buffer& buffer,

@@ -16,8 +16,10 @@
 #include <utility>
 #include <vector>
 
+#include "common/http/connection_limit.hpp"
 #include "common/http/listen_address.hpp"
 #include "common/http/media_type.hpp"
+#include "common/log_gate.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
 
@@ -69,6 +71,9 @@ struct HttpServerOptions {
   std::size_t body_limit = 64 * 1024;                 // larger bodies get 413
   std::chrono::milliseconds idle_timeout{60'000};     // keep-alive connection with no request: closed
   std::chrono::milliseconds request_timeout{10'000};  // from a request's first byte to its last: else 408
+  // Open connections at most; at the limit the longest-idle one makes room, else a new one gets 503 (see
+  // ConnectionLimit). Each costs a file descriptor and about 10 KiB while idle.
+  std::size_t max_connections = 1024;
 };
 
 class HttpServer {
@@ -106,6 +111,17 @@ class HttpServer {
     std::string method = "-";
   };
   asio::awaitable<void> accept_loop();
+  // After a failed accept: frees a descriptor by closing the longest-idle connection, or pauses (logged
+  // once per cause, not per try) until the backoff ends or a connection closes.
+  asio::awaitable<void> after_accept_failed(const boost::system::error_code& ec);
+  // Takes a new connection in, making room or refusing it at the limit.
+  void admit(tcp::socket socket);
+  // A 503 at once, without reading the request (a silent client would hold us for as long as it likes),
+  // then a short wait for what the client sends, so that its request does not make our close a reset.
+  asio::awaitable<void> refuse(tcp::socket socket);
+  // Closes a connection to make room for another or to free its descriptor.
+  void evict(ConnectionLimit::Id id);
+  void forget(ConnectionLimit::Id id);
   // A connection's life: wait, read, answer, write, again while kept alive; then close.
   asio::awaitable<void> serve(std::shared_ptr<Session> session);
   // False when the connection idled out or closed before a next request began.
@@ -140,7 +156,13 @@ class HttpServer {
   bool stopping_ = false;
   std::atomic<int> in_flight_{0};
   std::map<std::string, std::map<http::verb, HttpHandler>> routes_;
-  std::map<Session*, std::weak_ptr<Session>> sessions_;
+  std::map<ConnectionLimit::Id, std::weak_ptr<Session>> sessions_;
+  ConnectionLimit limit_;
+  AcceptBackoff backoff_;
+  std::string refusal_;  // the 503's bytes, whole
+  int refusing_ = 0;     // 503s being written
+  std::optional<asio::steady_timer> accept_pause_;  // while the accept loop waits out a failure
+  LogGate log_gate_{std::chrono::minutes(5)};
 };
 
 // The routes every service has: GET / answers the service's name (the seed's probe), GET /healthz
@@ -150,7 +172,13 @@ using NotReadyReason = std::function<std::optional<std::string>()>;
 void add_probe_routes(HttpServer& server, std::string name, NotReadyReason not_ready);
 inline std::optional<std::string> always_ready() { return std::nullopt; }
 
-// --listen, --body-limit and the timeouts, as flags and environment variables; `default_listen` empty
+// Raises the soft limit on open files to the hard limit, as the Go runtime does at start: the soft limit
+// is often 1,024 (systemd's default for services, and what containerd 2 gives containers), well below the
+// connections a server is configured for, while the hard limit is usually far higher. Returns the soft
+// limit now in force.
+std::uint64_t raise_open_files_limit();
+
+// --listen, --body-limit, the timeouts and the connection limit, as flags and environment variables; `default_listen` empty
 // lets the service choose (127.0.0.1 on its partition's local port).
 void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen);
 

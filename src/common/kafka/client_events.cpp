@@ -1,7 +1,6 @@
 #include "common/kafka/client_events.hpp"
 
 #include <nlohmann/json.hpp>
-#include <unordered_map>
 
 #include "common/kafka/security.hpp"
 #include "common/log.hpp"
@@ -39,41 +38,9 @@ std::string error_cause(const std::string& detail) {
   return cause;
 }
 
-namespace {
-struct GateState {
-  std::mutex mutex;
-  struct Seen {
-    std::chrono::steady_clock::time_point logged;
-    long held_back = 0;
-  };
-  std::unordered_map<std::string, Seen> causes;
-};
-GateState& gate() {
-  static GateState state;
-  return state;
-}
-}  // namespace
-
-bool ErrorLogGate::admit(const std::string& cause, std::chrono::steady_clock::time_point now,
-                         long& suppressed) {
-  auto& state = gate();
-  std::lock_guard lock(state.mutex);
-  // Bounded: a message that quotes something variable (an offset, a time) would otherwise add one each time.
-  if (state.causes.size() >= kMaxCauses && !state.causes.contains(cause)) state.causes.clear();
-  auto [seen, fresh] = state.causes.try_emplace(cause);
-  if (!fresh && now - seen->second.logged < kRepeatAfter) {
-    ++seen->second.held_back;
-    return false;
-  }
-  suppressed = seen->second.held_back;
-  seen->second = {now, 0};
-  return true;
-}
-
-void ErrorLogGate::reset() {
-  auto& state = gate();
-  std::lock_guard lock(state.mutex);
-  state.causes.clear();
+LogGate& error_log_gate() {
+  static LogGate gate(kErrorRepeatAfter);
+  return gate;
 }
 
 Status ClientEvents::attach(RdKafka::Conf& conf) {
@@ -121,13 +88,13 @@ void ClientEvents::note_problem(const std::string& detail) {
 }
 
 void ClientEvents::event_cb(RdKafka::Event& event) {
-  // One line per cause (ErrorLogGate); `repeats_not_logged` says how many were held back before it.
+  // One line per cause (error_log_gate); `repeats_not_logged` says how many were held back before it.
   const auto log_once = [this](log::Level level, const std::string& cause, const std::string& kind,
                                const std::string& what) {
     // A connection cut by our own client's destruction (the id reader's short-lived consumer) is not news.
     if (cause.find("handle destroyed") != std::string::npos) return;
     long suppressed = 0;
-    if (!ErrorLogGate::admit(cause, std::chrono::steady_clock::now(), suppressed)) return;
+    if (!error_log_gate().admit(cause, std::chrono::steady_clock::now(), suppressed)) return;
     log::write(level, "kafka",
                {{"client", client_}, {kind, what}, {"detail", cause}, {"repeats_not_logged", suppressed}});
   };
@@ -136,7 +103,7 @@ void ClientEvents::event_cb(RdKafka::Event& event) {
       if (any_broker_up(event.str())) {
         if (!up_.exchange(true)) {
           note_problem({});
-          ErrorLogGate::reset();
+          error_log_gate().reset();
         }
       } else {
         up_.store(false);

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/kafka/client_config.hpp"
+#include "common/log_gate.hpp"
 
 namespace kd::kafka {
 
@@ -62,16 +63,9 @@ bool any_broker_up(const std::string& statistics_json);
 std::string error_cause(const std::string& detail);
 
 // librdkafka reports a failing connection again on every retry, for every broker, and through two paths (a
-// log line and an error): one cause is logged once per `kRepeatAfter` per process, the first time it is
-// seen; the count of the repeats it held back goes with the next line of that cause.
-class ErrorLogGate {
- public:
-  static constexpr std::chrono::seconds kRepeatAfter{300};
-  static constexpr std::size_t kMaxCauses = 256;  // causes remembered; more, and the gate starts afresh
-  // True if `cause` should be logged now; `suppressed` is then how many were held back since last time.
-  static bool admit(const std::string& cause, std::chrono::steady_clock::time_point now, long& suppressed);
-  // A broker is up again: the next failure is news, whatever it is.
-  static void reset();
-};
+// log line and an error): one cause is logged once per `kErrorRepeatAfter` per process, the first time it
+// is seen. Reset when a broker is up again.
+inline constexpr std::chrono::seconds kErrorRepeatAfter{300};
+LogGate& error_log_gate();
 
 }  // namespace kd::kafka
