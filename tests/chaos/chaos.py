@@ -683,6 +683,166 @@ def grow(topology, scale, rate):
     return old_answers + new_answers, problems, 0
 
 
+FLOOD_CONNECTIONS = 10_000
+
+
+def process_rss_mib(pid):
+    for line in pathlib.Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def gateway_connection_metrics(topology):
+    with urllib.request.urlopen(topology.url("gateway", "/metrics"), timeout=10) as answer:
+        text = answer.read().decode()
+    names = ("http_connections_open", "http_connections_refused_total", "http_connections_evicted_total",
+             "http_accept_failures_total")
+    return {name.replace("http_", ""): int(float(line.split()[1])) for line in text.splitlines()
+            for name in names if line.startswith(name + " ")}
+
+
+def fresh_connection_order(topology, partition):
+    """One order on a connection of its own, as curl places it: a new client arriving during the flood."""
+    import http.client
+    port = int(topology.url("gateway", "").split(":")[2])
+    began = time.monotonic()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=15)
+    try:
+        connection.request("POST", "/submit-order", body=f"partition={partition}",
+                           headers={"Content-Type": "application/x-www-form-urlencoded"})
+        answer = connection.getresponse()
+        raw = answer.read()
+        status = answer.status
+    except OSError:
+        status, raw = 0, b""
+    finally:
+        connection.close()
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        body = {}
+    return {"status": status, "body": body, "partition": partition,
+            "latency_us": int((time.monotonic() - began) * 1e6)}
+
+
+class Flood:
+    """Connections that connect and send nothing, opened as fast as one thread can, each watched for what
+    the gateway does with it: holds it (silence), refuses it (a 503 and a close), or closes it to make room
+    for a newer one (a close without an answer)."""
+
+    def __init__(self, port, count):
+        import selectors
+        import socket
+        self.selector = selectors.DefaultSelector()
+        self.outcome = {}  # socket -> ("503", seconds to the answer) or ("closed", seconds) or ("reset", s)
+        self.began = {}
+        self.sockets = []
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.setblocking(False)
+            sock.connect_ex(("127.0.0.1", port))
+            self.began[sock] = time.monotonic()
+            self.selector.register(sock, selectors.EVENT_READ)
+            self.sockets.append(sock)
+            if len(self.sockets) % 500 == 0:
+                self.pump(0)
+
+    def pump(self, seconds):
+        stop_at = time.monotonic() + seconds
+        while True:
+            for key, _ in self.selector.select(timeout=max(0.0, min(0.1, stop_at - time.monotonic()))):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(4096)
+                    kind = "503" if data.startswith(b"HTTP/1.1 503") else ("closed" if not data else "other")
+                except BlockingIOError:
+                    continue
+                except ConnectionResetError:
+                    kind = "reset"
+                except OSError:
+                    kind = "failed"  # never connected (the backlog was full and the retries ran out)
+                self.outcome[sock] = (kind, time.monotonic() - self.began[sock])
+                self.selector.unregister(sock)
+            if time.monotonic() >= stop_at:
+                return
+
+    def counts(self):
+        counted = collections.Counter(kind for kind, _ in self.outcome.values())
+        counted["held"] = len(self.sockets) - len(self.outcome)
+        return dict(counted)
+
+    def refusal_ms(self):
+        times = sorted(seconds * 1000 for kind, seconds in self.outcome.values() if kind == "503")
+        if not times:
+            return {}
+        return {"p50": round(times[len(times) // 2], 1), "p99": round(times[int(len(times) * 0.99)], 1),
+                "max": round(times[-1], 1)}
+
+    def close(self):
+        for sock in self.sockets:
+            sock.close()
+        self.selector.close()
+
+
+def flood(topology, scale, rate):
+    """10,000 idle connections to the gateway under load: the gateway holds HTTP_MAX_CONNECTIONS of them,
+    answers the excess 503 at once, closes the longest-idle to make room for newer clients, and real
+    orders (the load's kept-alive connections, and new clients with a connection each) get 200."""
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    wanted = FLOOD_CONNECTIONS + 512
+    if soft < wanted:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(wanted, hard), hard))
+    count = min(FLOOD_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 512)
+    if count < FLOOD_CONNECTIONS:
+        log(f"flood: this process may open {count + 512} files (hard limit {hard}): {count} connections")
+    problems = []
+    pid = topology.pid("gateway")
+    load = Load(topology, "flood", rate, duration_s=600)  # open-ended: stopped after the tail
+    fresh = []
+    try:
+        load.sleep_until(3 * scale)
+        rss = {"before": process_rss_mib(pid)}
+        flood_at = load.elapsed()
+        crowd = Flood(int(PORTS["KD_GATEWAY_PORT"]), count)
+        opened_at = load.elapsed()
+        crowd.pump(1.5)  # every place held for a second and a half: from now on idle ones make room
+        hold_from = load.elapsed()
+        during = gateway_connection_metrics(topology)
+        rss["during"] = process_rss_mib(pid)
+        for n in range(int(30 * scale)):
+            entry = fresh_connection_order(topology, n % topology.partitions)
+            entry["start_s"] = load.elapsed()
+            fresh.append(entry)
+            crowd.pump(0.15)
+        crowd.pump(1.0)
+        hold_to = load.elapsed()
+        outcomes, refusal = crowd.counts(), crowd.refusal_ms()
+        crowd.close()
+        closed_at = load.elapsed()
+        load.sleep_until(closed_at + 4)
+        rss["after"] = process_rss_mib(pid)
+        after = gateway_connection_metrics(topology)
+    finally:
+        load.stop()
+    _, answers = load.finish()
+    log(f"flood: {count} idle connections opened in {opened_at - flood_at:.1f} s: {outcomes}; 503 answered in "
+        f"{refusal} ms; gateway during {during}, after {after}; gateway RSS MiB {rss}")
+    held = window(answers, hold_from, hold_to)
+    log(f"flood: load while held {describe(held)}, new clients while held {describe(fresh)}, "
+        f"load while opening {describe(window(answers, flood_at, hold_from))}")
+    if not held or any(a["status"] != 200 for a in held):
+        problems.append(f"orders on the load's connections while the flood was held: {describe(held)}")
+    if not fresh or any(a["status"] != 200 for a in fresh):
+        problems.append(f"new clients while the flood was held: {describe(fresh)}")
+    if outcomes.get("503", 0) == 0 or outcomes.get("other", 0):
+        problems.append(f"the flood's connections: {outcomes}, expected 503s and no other answer")
+    if topology.pid("gateway") != pid:
+        problems.append("the gateway restarted")
+    return answers + fresh, problems, 0
+
+
 def check_dead_letters(topic, expected):
     """Each poison record is dead-lettered by both consumers that met it: its warehouse and statistics."""
     letters = read_topic(topic + ".dlq")
@@ -1021,9 +1181,10 @@ SCENARIOS = {
     "order_cut_off": order_cut_off,
     "disk_full": disk_full,
     "clock_step": clock_step,
+    "flood": flood,
 }
 # What --reuse-cluster may run: scenarios that never stop a broker of a cluster others share.
-LEAVES_BROKERS_ALONE = {"consumer_kill", "order_kill", "sigterm_all", "poison", "grow"}
+LEAVES_BROKERS_ALONE = {"consumer_kill", "order_kill", "sigterm_all", "poison", "grow", "flood"}
 # Scenarios on test hosts of their own (a network namespace each, hosts.py): root, iproute2, nftables.
 ON_HOSTS = {"partition", "lossy_link", "order_cut_off", "disk_full", "clock_step"}
 

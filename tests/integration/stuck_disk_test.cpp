@@ -141,8 +141,9 @@ TEST(StuckDisk, TheWarehouseAnswersWhileItsStateSyncIsStuck) {
   StuckDisk disk;
   produce(topic, 1, {order_json("7002", 20)});
   ASSERT_TRUE(disk.caught(30s)) << "the warehouse never synced its state";
-  expect_answers_while_stuck(disk, warehouse->port(),
-                             {"/shipments", "/positions", "/progress/1/0", "/metrics", "/healthz", "/readyz"});
+  expect_answers_while_stuck(
+      disk, warehouse->port(),
+      {"/shipments", "/positions", "/progress/1/0", "/metrics", "/healthz", "/readyz"});
   EXPECT_EQ(shipped(), 1);  // not announced before it is durable
   disk.release();
   EXPECT_TRUE(eventually([&] { return shipped() == 2; }));

@@ -1,9 +1,9 @@
 // The HTTP server's connection accounting and its accept backoff, without sockets.
+#include "common/http/connection_limit.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cerrno>
-
-#include "common/http/connection_limit.hpp"
 
 namespace kd {
 namespace {
@@ -29,8 +29,8 @@ TEST(ConnectionLimit, AtTheLimitTheLongestIdleMakesRoom) {
   const auto a = limit.opened(t0);
   const auto b = limit.opened(t0 + 1ms);
   const auto c = limit.opened(t0 + 2ms);
-  limit.busy(a);             // a request on a: not to be closed
-  limit.busy(b);             // b answers one, then waits for the next from t0 + 5 ms
+  limit.busy(a);            // a request on a: not to be closed
+  limit.busy(b);            // b answers one, then waits for the next from t0 + 5 ms
   limit.idle(b, t0 + 5ms);  // now c is the longest idle
   auto decision = limit.on_arrival(t0 + 2s);
   EXPECT_EQ(decision.verdict, Verdict::evict_then_admit);
@@ -87,7 +87,7 @@ TEST(AcceptBackoff, AConnectionsOwnFailureIsRetriedAtOnceAnyOtherPauses) {
   AcceptBackoff backoff;
   EXPECT_FALSE(backoff.failed(system_error(ECONNABORTED)));
   EXPECT_FALSE(backoff.failed(system_error(EPROTO)));
-  EXPECT_EQ(backoff.failed(system_error(ENOBUFS)), 10ms);  // out of memory for sockets: pause too
+  EXPECT_EQ(backoff.failed(system_error(ENOBUFS)), 10ms);         // out of memory for sockets: pause too
   EXPECT_FALSE(AcceptBackoff::exhausted(system_error(ENOBUFS)));  // but closing a connection frees no fd
   EXPECT_EQ(backoff.failed(system_error(ENOMEM)), 20ms);
 }

@@ -197,7 +197,7 @@ class ConfigTest : public ::testing::Test {
     for (const char* name :
          {"KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_PARTITIONS", "KAFKA_PROPERTIES", "LOG_LEVEL",
           "SHUTDOWN_TIMEOUT_MS", "POD_NAME", "LISTEN", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT_MS",
-          "HTTP_IDLE_TIMEOUT_MS", "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS"}) {
+          "HTTP_IDLE_TIMEOUT_MS", "HTTP_MAX_CONNECTIONS", "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS"}) {
       cleared_.push_back(std::make_unique<ScopedEnv>(name, nullptr));
     }
   }
@@ -289,6 +289,17 @@ TEST_F(ConfigTest, FlagsAreRead) {
   EXPECT_EQ(config_.http.idle_timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(config_.producer.delivery_timeout, std::chrono::milliseconds(700));
   EXPECT_EQ(config_.producer.linger_ms, 5);
+}
+
+TEST_F(ConfigTest, ConnectionLimitFromTheEnvironmentAndItsBounds) {
+  ASSERT_EQ(parse({}), std::nullopt) << printed_;
+  EXPECT_EQ(config_.http.max_connections, 1024u);
+  {
+    ScopedEnv limit("HTTP_MAX_CONNECTIONS", "20000");
+    ASSERT_EQ(parse({}), std::nullopt) << printed_;
+    EXPECT_EQ(config_.http.max_connections, 20000u);
+  }
+  EXPECT_EQ(parse({"--max-connections", "0"}), 2);
 }
 
 TEST_F(ConfigTest, BadValuesExitWith2NamingTheFlag) {

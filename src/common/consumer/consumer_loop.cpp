@@ -129,10 +129,11 @@ void ConsumerLoop::track(int partition) {
   fresh.consumed = &registry.counter("kafka_messages_consumed_total", "Records consumed", labels);
   fresh.duplicates = &registry.counter("orders_duplicate_total",
                                        "Copies of an order already handled, not acted on again", labels);
-  fresh.older_than_window = &registry.counter("orders_older_than_window_total",
-                                              "Orders whose id is older than every id in the dedupe window: a "
-                                              "copy from beyond it, or a clock stepped back",
-                                              labels);
+  fresh.older_than_window =
+      &registry.counter("orders_older_than_window_total",
+                        "Orders whose id is older than every id in the dedupe window: a "
+                        "copy from beyond it, or a clock stepped back",
+                        labels);
   fresh.conflicts =
       &registry.counter("order_id_conflicts_total",
                         "Records holding another order under an id already used (dead-lettered)", labels);

@@ -34,10 +34,12 @@ struct ConnectionMetrics {
       "http_connections_evicted_total",
       "Idle connections closed to make room for a new one at the limit, or to free a file descriptor");
   metrics::Counter& accept_failures = metrics::registry().counter(
-      "http_accept_failures_total", "Accepts that failed for want of a resource (EMFILE, ENFILE), each a pause");
+      "http_accept_failures_total",
+      "Accepts that failed for want of a resource (EMFILE, ENFILE), each a pause");
   metrics::GaugeRegistration gauge = metrics::registry().gauge(
-      "http_connections_open", "Open HTTP connections (idle, busy or streaming)",
-      [this] { return std::vector<std::pair<metrics::Labels, double>>{{{}, static_cast<double>(open.load())}}; });
+      "http_connections_open", "Open HTTP connections (idle, busy or streaming)", [this] {
+        return std::vector<std::pair<metrics::Labels, double>>{{{}, static_cast<double>(open.load())}};
+      });
 };
 
 ConnectionMetrics& connection_metrics() {

@@ -159,8 +159,8 @@ class HttpServer {
   std::map<ConnectionLimit::Id, std::weak_ptr<Session>> sessions_;
   ConnectionLimit limit_;
   AcceptBackoff backoff_;
-  std::string refusal_;  // the 503's bytes, whole
-  int refusing_ = 0;     // 503s being written
+  std::string refusal_;                             // the 503's bytes, whole
+  int refusing_ = 0;                                // 503s being written
   std::optional<asio::steady_timer> accept_pause_;  // while the accept loop waits out a failure
   LogGate log_gate_{std::chrono::minutes(5)};
 };
@@ -178,8 +178,8 @@ inline std::optional<std::string> always_ready() { return std::nullopt; }
 // limit now in force.
 std::uint64_t raise_open_files_limit();
 
-// --listen, --body-limit, the timeouts and the connection limit, as flags and environment variables; `default_listen` empty
-// lets the service choose (127.0.0.1 on its partition's local port).
+// --listen, --body-limit, the timeouts and the connection limit, as flags and environment variables;
+// `default_listen` empty lets the service choose (127.0.0.1 on its partition's local port).
 void bind_server_options(CLI::App& app, HttpServerOptions& http, const std::string& default_listen);
 
 }  // namespace kd
