@@ -21,9 +21,15 @@ constexpr std::uint32_t kHeaderLimit = 8 * 1024;
 // Descriptors a service needs besides its HTTP connections: Kafka clients (a socket per broker and
 // wake-up pipes), the gateway's connections to the order instances, state and log files.
 constexpr std::uint64_t kSpareFiles = 128;
-// 503s written at once, each lingering at most kRefusalLinger; a flood beyond it is closed unanswered.
-constexpr int kMostRefusing = 256;
-constexpr auto kRefusalLinger = 250ms;
+// 503s written at once, each lingering at most kRefusalLinger for the request the client sent (already in
+// our receive buffer for any real client); a flood beyond it is closed unanswered.
+constexpr int kMostRefusing = 1024;
+constexpr auto kRefusalLinger = 100ms;
+// A connection that has served a request (a client's keep-alive, an ingress's pool) waits this long idle
+// before it may be closed to make room, on top of ConnectionLimit's second: a flood of connections that
+// never send anything gives way first. Measured: evictable after one second, the load generator's pooled
+// connections met 7 closes in 1,177 requests during a 10,000-connection flood.
+constexpr auto kKeptAliveSpared = 10s;
 
 // Process-wide, like the request metrics: one series whatever the number of servers (in-process tests).
 struct ConnectionMetrics {
@@ -62,6 +68,9 @@ struct HttpServer::Session {
   Session(tcp::socket socket, ConnectionLimit::Id id) : stream(std::move(socket)), id(id) {}
   beast::tcp_stream stream;
   ConnectionLimit::Id id;
+  bool served = false;            // answered a request: a keep-alive connection now
+  std::uint64_t wait_number = 0;  // which wait for a request the spare timer belongs to
+  bool waiting = false;
   bool busy = false;  // between reading a request's first byte and writing its answer
   // Which read the request-timeout timer belongs to, so that a timer that fired just as its read
   // completed cannot cancel a later one.
@@ -341,6 +350,7 @@ asio::awaitable<void> HttpServer::serve(std::shared_ptr<Session> session) {
     }
     const bool keep_alive = co_await write_answer(session, exchange, ec);
     session->busy = false;
+    session->served = true;
     record(exchange.route, exchange.method, exchange.answer.status, std::chrono::steady_clock::now() - began);
     if (ec || !keep_alive) break;
   }
@@ -355,11 +365,25 @@ asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session
     limit_.busy(session->id);
     co_return true;
   }
-  limit_.idle(session->id, std::chrono::steady_clock::now());  // may be closed to make room from now
+  // From when it may be closed to make room: at once for a new connection, after kKeptAliveSpared for one
+  // that has served a request (busy in the limit's eyes until then).
+  asio::steady_timer spare(io_, kKeptAliveSpared);
+  if (!session->served) {
+    limit_.idle(session->id, std::chrono::steady_clock::now());
+  } else {
+    const auto number = ++session->wait_number;
+    session->waiting = true;
+    spare.async_wait([this, session, number](boost::system::error_code wait_ec) {
+      if (wait_ec || !session->waiting || session->wait_number != number) return;
+      limit_.idle(session->id, std::chrono::steady_clock::now());
+    });
+  }
   boost::system::error_code ec;
   session->stream.expires_after(options_.idle_timeout);
   const auto n = co_await session->stream.async_read_some(buffer.prepare(4096),
                                                           asio::redirect_error(asio::use_awaitable, ec));
+  session->waiting = false;
+  spare.cancel();
   if (ec) co_return false;
   limit_.busy(session->id);
   buffer.commit(n);
