@@ -654,6 +654,60 @@ TEST_F(HttpTest, StartOnAPortInUseIsAnError) {
   }
 }
 
+// The race behind a phantom order in the sigterm_all fault test: a keep-alive connection's next request
+// is already in the socket when the session starts waiting for it, so the read completes at once and its
+// completion is queued; stop() queued before it closes the connection as idle. The server then handled the
+// request (wrote the order) with nowhere left to answer. Every placement of stop() among the io
+// context's next steps is tried (one thread, so each run is deterministic): a request handled must be a
+// request answered.
+TEST(HttpServer, EveryRequestHandledAroundStopIsAnswered) {
+  const std::string request =
+      "POST /count HTTP/1.1\r\nHost: localhost\r\nContent-Length: 2\r\nContent-Type: "
+      "application/json\r\n\r\n{}";
+  for (int delay = 0; delay < 16; ++delay) {
+    asio::io_context io{1};
+    HttpServerOptions options;
+    options.listen = "127.0.0.1:0";
+    HttpServer server(io, options);
+    int handled = 0;
+    int fd = -1;
+    // Posts stop() after `left` more turns of the queue.
+    std::function<void(int)> stop_after = [&](int left) {
+      if (left == 0) return server.stop();
+      asio::post(io, [&stop_after, left] { stop_after(left - 1); });
+    };
+    server.route(http::verb::post, "/count", [&](HttpRequest) -> asio::awaitable<HttpResponse> {
+      if (++handled == 1) {
+        // The client's next request arrives while this one is answered; stop() comes `delay` turns later.
+        EXPECT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+        stop_after(delay);
+      }
+      co_return HttpResponse::text("counted");
+    });
+    ASSERT_TRUE(server.start().ok());
+    fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(server.port());
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    io.run_for(2s);  // ends early once the server has stopped and its sessions are gone
+
+    std::string received;
+    char chunk[4096];
+    for (ssize_t n; (n = ::recv(fd, chunk, sizeof chunk, MSG_DONTWAIT)) > 0;) received.append(chunk, n);
+    ::close(fd);
+    int answered = 0;
+    for (auto at = received.find("HTTP/1.1 200"); at != std::string::npos;
+         at = received.find("HTTP/1.1 200", at + 1))
+      ++answered;
+    EXPECT_EQ(answered, handled) << "stop() " << delay << " turns after the first request: " << handled
+                                 << " handled, " << answered << " answered";
+  }
+}
+
 TEST(HttpServer, BadListenStringIsAnError) {
   asio::io_context io;
   HttpServer server(io, HttpServerOptions{.listen = "nonsense"});

@@ -385,6 +385,10 @@ asio::awaitable<bool> HttpServer::wait_for_request(const std::shared_ptr<Session
   session->waiting = false;
   spare.cancel();
   if (ec) co_return false;
+  // Read at once (the request was already there) but resumed only after stop() or making room closed the
+  // connection as idle: handling it would act on a request whose answer has nowhere to go (an order
+  // written that its client never hears of). Dropped unhandled, as a request that came a moment later.
+  if (!session->stream.socket().is_open()) co_return false;
   limit_.busy(session->id);
   buffer.commit(n);
   co_return true;
