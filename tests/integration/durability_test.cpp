@@ -18,12 +18,13 @@ struct Ran {
   std::string output;  // stdout and stderr
 };
 
-// kafka-demo-admin (the built binary, KD_TEST_BIN) on `topic`, as the Job and the scripts run it.
+// kafka-demo-admin (the built binary: KD_TEST_BIN, else the build's bin/) on `topic`, as the Job and the
+// scripts run it.
 Ran admin(const std::string& topic, const std::string& extra = "") {
   const char* bin = std::getenv("KD_TEST_BIN");
-  const std::string command = std::string(bin ? bin : "bin") + "/kafka-demo-admin --brokers " + brokers() +
-                              " --topic " + topic + " --partitions 3 --timeout-ms 20000 create-topic " +
-                              extra + " 2>&1";
+  const std::string command = std::string(bin ? bin : KD_TEST_BIN_DIR) + "/kafka-demo-admin --brokers " +
+                              brokers() + " --topic " + topic +
+                              " --partitions 3 --timeout-ms 20000 create-topic " + extra + " 2>&1";
   Ran ran;
   FILE* pipe = ::popen(command.c_str(), "r");
   if (!pipe) return ran;
