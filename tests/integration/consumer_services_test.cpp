@@ -4,29 +4,11 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "cluster_fixture.hpp"
 #include "common/consumer/state_store.hpp"
-#include "repository/repository_service.hpp"
-#include "statistics/statistics_service.hpp"
+#include "consumer_configs.hpp"
 
 namespace kd::test {
 namespace {
-
-repository::Config repository_config(const std::string& topic, int partition,
-                                     const std::filesystem::path& state) {
-  repository::Config config;
-  config.common.pod_name = "repository-" + std::to_string(partition);
-  config.kafka.brokers = brokers();
-  config.kafka.topic = topic;
-  config.http.listen = "127.0.0.1:0";
-  config.consumer.state_dir = state;
-  config.consumer.group_id = "repository-" + topic;
-  return config;
-}
-
-nlohmann::json shipments(Running<repository::Service>& warehouse) {
-  return nlohmann::json::parse(call(http::verb::get, warehouse->port(), "/shipments").body);
-}
 
 // The orders the warehouse's saved state says it shipped (its dedupe window: here, every one).
 std::vector<std::string> shipped_ids(const std::filesystem::path& state, const std::string& topic,
@@ -161,21 +143,6 @@ TEST(Repository, WaitsForTheDeadLetterTopicRatherThanDropARecord) {
   const auto letters = read_back(topic + ".dlq", {0, 1, 2}, 1);
   ASSERT_EQ(letters.size(), 1u);
   EXPECT_EQ(letters[0].value, "poison");
-}
-
-statistics::Config statistics_config(const std::string& topic, const std::filesystem::path& state) {
-  statistics::Config config;
-  config.kafka.brokers = brokers();
-  config.kafka.topic = topic;
-  config.http.listen = "127.0.0.1:0";
-  config.consumer.state_dir = state;
-  config.consumer.group_id = "statistics-" + topic;
-  config.checkpoint_interval = 50ms;
-  return config;
-}
-
-nlohmann::json stats(Running<statistics::Service>& service) {
-  return nlohmann::json::parse(call(http::verb::get, service->port(), "/stats").body);
 }
 
 TEST(Statistics, FiguresStayExactAcrossRestarts) {

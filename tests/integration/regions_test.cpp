@@ -4,11 +4,9 @@
 // partition exists; the gateway accepts the new partition numbers without a restart.
 #include <nlohmann/json.hpp>
 
-#include "cluster_fixture.hpp"
+#include "consumer_configs.hpp"
 #include "gateway/gateway_service.hpp"
 #include "order/order_service.hpp"
-#include "repository/repository_service.hpp"
-#include "statistics/statistics_service.hpp"
 
 namespace kd::test {
 namespace {
@@ -54,14 +52,8 @@ TEST(TopicAdmin, GrowsATopicIdempotentlyAndRefusesToShrinkIt) {
   EXPECT_NE(missing.error().message.find("does not exist"), std::string::npos) << missing.error().message;
 }
 
-statistics::Config statistics_config(const std::string& topic, const std::filesystem::path& state) {
-  statistics::Config config;
-  config.kafka.brokers = brokers();
-  config.kafka.topic = topic;
-  config.http.listen = "127.0.0.1:0";
-  config.consumer.state_dir = state;
-  config.consumer.group_id = "statistics-" + topic;
-  config.checkpoint_interval = 50ms;
+statistics::Config growing_statistics_config(const std::string& topic, const std::filesystem::path& state) {
+  auto config = statistics_config(topic, state);
   config.regions = kFiveRegions;
   // Long enough that the records below are (almost always) in the new partitions before statistics looks:
   // it must then read them from the beginning, not from the end.
@@ -69,15 +61,11 @@ statistics::Config statistics_config(const std::string& topic, const std::filesy
   return config;
 }
 
-nlohmann::json stats(Running<statistics::Service>& service) {
-  return nlohmann::json::parse(call(http::verb::get, service->port(), "/stats").body);
-}
-
 TEST(Statistics, CountsPartitionsAddedWhileRunningFromTheirBeginningAndKeepsThemAcrossARestart) {
   const auto topic = fresh_topic("statistics-grow");
   const auto state = fresh_dir("statistics-grow");
   {
-    Running<statistics::Service> service(statistics_config(topic, state));
+    Running<statistics::Service> service(growing_statistics_config(topic, state));
     ASSERT_TRUE(service.ok()) << service.error();
     produce(topic, 2, {order_json("7001", 100)});
     ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 1; }));
@@ -100,7 +88,7 @@ TEST(Statistics, CountsPartitionsAddedWhileRunningFromTheirBeginningAndKeepsThem
   }
   // Restarted still configured for three partitions: the saved state brings 3 and 4 back where they were.
   produce(topic, 4, {order_json("7005", 500)});
-  Running<statistics::Service> service(statistics_config(topic, state));
+  Running<statistics::Service> service(growing_statistics_config(topic, state));
   ASSERT_TRUE(service.ok()) << service.error();
   ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 5; }, 30s));
   std::this_thread::sleep_for(500ms);
@@ -119,7 +107,7 @@ TEST(Statistics, TakesUpPartitionsBeyondItsConfiguredCountFromTheirBeginning) {
   ASSERT_TRUE(kafka::grow_topic(brokers(), topic, 5, {}, 30s));
   produce(topic, 3, {order_json("8001", 10)});
   produce(topic, 4, {order_json("8002", 20), order_json("8003", 30)});
-  Running<statistics::Service> service(statistics_config(topic, state));
+  Running<statistics::Service> service(growing_statistics_config(topic, state));
   ASSERT_TRUE(service.ok()) << service.error();
   ASSERT_TRUE(eventually([&] { return stats(service)["total"]["orders"] == 3; }, 30s));
   const auto figures = stats(service);
@@ -151,14 +139,8 @@ TEST(Gateway, AcceptsPartitionsAddedToTheTopicWithoutARestart) {
   order.http.listen = "127.0.0.1:28204";
   Running<order::Service> order_4(order);
   ASSERT_TRUE(order_4.ok()) << order_4.error();
-  repository::Config warehouse;
-  warehouse.common.pod_name = "repository-4";
-  warehouse.kafka.brokers = brokers();
-  warehouse.kafka.topic = topic;
+  auto warehouse = repository_config(topic, 4, state);
   warehouse.kafka.partitions = 5;
-  warehouse.http.listen = "127.0.0.1:0";
-  warehouse.consumer.state_dir = state;
-  warehouse.consumer.group_id = "repository-" + topic;
   Running<repository::Service> repository_4(warehouse);
   ASSERT_TRUE(repository_4.ok()) << repository_4.error();
 

@@ -13,9 +13,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "cluster_fixture.hpp"
-#include "repository/repository_service.hpp"
-#include "statistics/statistics_service.hpp"
+#include "consumer_configs.hpp"
 
 namespace {
 
@@ -125,13 +123,7 @@ void expect_answers_while_stuck(StuckDisk& disk, std::uint16_t port, const std::
 TEST(StuckDisk, TheWarehouseAnswersWhileItsStateSyncIsStuck) {
   const auto topic = fresh_topic("stuck-warehouse");
   const auto state = fresh_dir("stuck-warehouse");
-  repository::Config config;
-  config.common.pod_name = "repository-1";
-  config.kafka.brokers = brokers();
-  config.kafka.topic = topic;
-  config.http.listen = "127.0.0.1:0";
-  config.consumer.state_dir = state;
-  config.consumer.group_id = "repository-" + topic;
+  const auto config = repository_config(topic, 1, state);
   produce(topic, 1, {order_json("7001", 10)});
   Running<repository::Service> warehouse(config);
   ASSERT_TRUE(warehouse.ok()) << warehouse.error();
@@ -153,13 +145,7 @@ TEST(StuckDisk, TheWarehouseAnswersWhileItsStateSyncIsStuck) {
 TEST(StuckDisk, StatisticsAnswersWhileItsStateSyncIsStuck) {
   const auto topic = fresh_topic("stuck-statistics");
   const auto state = fresh_dir("stuck-statistics");
-  statistics::Config config;
-  config.kafka.brokers = brokers();
-  config.kafka.topic = topic;
-  config.http.listen = "127.0.0.1:0";
-  config.consumer.state_dir = state;
-  config.consumer.group_id = "statistics-" + topic;
-  config.checkpoint_interval = 50ms;
+  const auto config = statistics_config(topic, state);
   produce(topic, 0, {order_json("8001", 100)});
   Running<statistics::Service> statistics(config);
   ASSERT_TRUE(statistics.ok()) << statistics.error();
