@@ -208,7 +208,7 @@ def settings_in_force(brokers):
     """The settings the figures depend on: the producer's and consumers' (from the environment the services
     inherit, else their defaults), and broker-0's properties and JVM flags (the three brokers share them)."""
     settings = {"producer": {"acks": "all", "enable.idempotence": True,
-                             "linger.ms": int(ENV.get("PRODUCER_LINGER_MS", "5"))},
+                             "linger.ms": int(ENV.get("PRODUCER_LINGER_MS", "1"))},
                 "environment": {k: v for k, v in ENV.items()
                                 if k.startswith(("PRODUCER_", "DELIVERY_", "KAFKA_PROPERTIES", "COMMIT_"))}}
     properties = VAR / "kafka" / "broker-0" / "server.properties"

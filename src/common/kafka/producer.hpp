@@ -31,7 +31,7 @@ struct ProducerOptions {
   // Upper bound on a write, retries included (message.timeout.ms): after it the write is reported
   // failed, so a request never hangs on Kafka.
   std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 5;
+  int linger_ms = 1;  // ProducerSettings explains the default
   Properties extra;
   // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
   std::function<void(const std::string&)> on_fatal;
