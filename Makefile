@@ -26,9 +26,10 @@ test-debug:
 	$(MAKE) test PRESET=debug
 
 # The fault tests in full (make test runs them shortened): each prints its reconciliation line. Root: five run
-# on test hosts of their own (network namespaces, nftables; tests/chaos/hosts.py).
+# on test hosts of their own (network namespaces, nftables; tests/chaos/hosts.py), then the 30-minute soak of
+# all faults at random (README, "The soak"; CHAOS_ARGS="--soak-minutes 10" shortens it).
 chaos: build
-	KD_BIN=$(CURDIR)/build/$(PRESET)/bin tests/chaos/chaos.py
+	KD_BIN=$(CURDIR)/build/$(PRESET)/bin tests/chaos/chaos.py $(CHAOS_ARGS)
 
 # The libFuzzer targets (clang, ASan + UBSan), FUZZ_SECONDS each; `make test` runs them for 15 s each.
 FUZZ_SECONDS ?= 300
