@@ -149,6 +149,10 @@ class Topology:
             port = str(int(base) + int(n))
         return f"http://127.0.0.1:{port}{path}"
 
+    def wait_replicated(self):
+        """Until every partition of the scenario's topic has all its replicas in sync again."""
+        wait_for(lambda: fully_replicated(self.topic, self.brokers), 90, "the topic fully replicated again")
+
     def get_json(self, service, path):
         with urllib.request.urlopen(self.url(service, path), timeout=5) as answer:
             return json.loads(answer.read())
@@ -891,8 +895,7 @@ class BrokerKill(Fault):
         log(self.topology.cluster("restart", self.broker).strip().splitlines()[-1])
 
     def recover(self):
-        wait_for(lambda: fully_replicated(self.topology.topic, self.topology.brokers), 90,
-                 "the topic fully replicated again")
+        self.topology.wait_replicated()
 
 
 class ConsumerKill(Fault):
@@ -1011,8 +1014,7 @@ class NetworkPartition(Fault):
         self.topology.hosts.heal(self.victim)
 
     def recover(self):
-        wait_for(lambda: fully_replicated(self.topology.topic, self.topology.brokers), 90,
-                 "the topic fully replicated again")
+        self.topology.wait_replicated()
 
 
 class LossyLink(Fault):
@@ -1035,8 +1037,7 @@ class LossyLink(Fault):
         self.delayer = self.topology.hosts.heal(self.victim)
 
     def recover(self):
-        wait_for(lambda: fully_replicated(self.topology.topic, self.topology.brokers), 90,
-                 "the topic fully replicated again")
+        self.topology.wait_replicated()
 
 
 class OrderCutOff(Fault):
