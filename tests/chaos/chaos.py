@@ -1385,7 +1385,7 @@ def disk_full(topology, scale, rate):
     if any(a["status"] != 200 for a in answers):
         problems.append(f"the write path must not notice a warehouse's full disk: {describe(answers)}")
     log(f"disk_full: not ready {not_ready_at - full_at:.1f} s after the disk filled ({fault.reason}); shipped nothing "
-        f"more for {freed_at - not_ready_at:.0f} s (next_offset {fault.held} -> {fault.still}); ready again "
+        f"more for {freed_at - not_ready_at:.0f} s (next_offset {fault.held[fault.victim]} -> {fault.still[fault.victim]}); ready again "
         f"{ready_at - freed_at:.1f} s after room returned; answers meanwhile {describe(window(answers, full_at, freed_at))}")
     return answers, problems, 0
 
