@@ -34,7 +34,7 @@ struct Runner::Connection {
   // stream" in microseconds: 145 of them in the chaos soak, where a fault's burst grew the open loop's pool
   // and a later one reached its oldest connections). So one idle for long, or one whose peer has already
   // closed it (a peek finds the end of the stream), connects afresh instead.
-  bool reusable(Clock::time_point now) const {
+  bool reusable(Clock::time_point now) {
     if (now - idle_since > std::chrono::seconds(10)) return false;
     char byte = 0;
     const auto n = ::recv(stream->socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
