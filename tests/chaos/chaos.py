@@ -1215,7 +1215,8 @@ class HostTopology(Topology):
         for path in list(self.hosts.mounts):
             self.hosts.release_disk(path)
         self.warehouse_dbs.clear()
-        self.env.pop("KD_STATE_DIR", None)
+        for setting in ("KD_STATE_DIR", "DEDUPE_WINDOW"):  # the soak's, for every consumer
+            self.env.pop(setting, None)
 
 
 def percentile(values, fraction):
