@@ -1150,9 +1150,9 @@ FAULTS = [BrokerKill, ConsumerKill, OrderKill, BrokersDown, SigtermAll, Poison, 
           NetworkPartition, LossyLink, OrderCutOff, DiskFull, ClockStep]
 
 
-def check_dead_letters(topic, expected):
+def check_dead_letters(topology, expected):
     """Each poison record is dead-lettered by both consumers that met it: its warehouse and statistics."""
-    letters = read_topic(topic + ".dlq")
+    letters = read_topic(topology.topic + ".dlq", topology.brokers)
     consumers = collections.Counter()
     for letter in letters:
         headers = dict(zip(letter.get("headers", [])[::2], letter.get("headers", [])[1::2]))
@@ -1736,7 +1736,7 @@ def run_all(topology, names, args, scale, rate, lines, failed):
                 line, found = reconcile(name, topology, answers, records, poisoned)
                 problems = found + problems
                 if poisoned:
-                    problems += check_dead_letters(topology.topic, poisoned)
+                    problems += check_dead_letters(topology, poisoned)
             except Exception as error:  # a scenario that cannot finish is a failed scenario
                 line, problems = f"chaos {name}: did not finish", [str(error)]
             finally:
