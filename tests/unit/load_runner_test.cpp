@@ -1,6 +1,7 @@
 // kafka-demo-load's connection handling against a server of the test's own on loopback.
 #include <gtest/gtest.h>
 
+#include <boost/asio/redirect_error.hpp>
 #include <boost/beast/http.hpp>
 #include <variant>
 
@@ -14,7 +15,8 @@ namespace {
 // does with a connection that stayed idle past its timeout. Counts the connections it accepted.
 class OneAnswerServer {
  public:
-  explicit OneAnswerServer(asio::io_context& io) : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  explicit OneAnswerServer(asio::io_context& io)
+      : acceptor_(io, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
     asio::co_spawn(io, accept_loop(), asio::detached);
   }
   tcp::endpoint endpoint() const { return acceptor_.local_endpoint(); }
@@ -24,7 +26,8 @@ class OneAnswerServer {
  private:
   asio::awaitable<void> accept_loop() {
     for (;;) {
-      auto [ec, socket] = co_await acceptor_.async_accept(asio::as_tuple(asio::use_awaitable));
+      boost::system::error_code ec;
+      auto socket = co_await acceptor_.async_accept(asio::redirect_error(asio::use_awaitable, ec));
       if (ec) co_return;
       ++accepted_;
       asio::co_spawn(acceptor_.get_executor(), answer_once(std::move(socket)), asio::detached);
@@ -34,16 +37,16 @@ class OneAnswerServer {
   static asio::awaitable<void> answer_once(tcp::socket socket) {
     beast::flat_buffer buffer;
     http::request<http::string_body> request;
-    auto [read_ec, read_n] = co_await http::async_read(socket, buffer, request, asio::as_tuple(asio::use_awaitable));
-    if (read_ec) co_return;
+    boost::system::error_code ec;
+    co_await http::async_read(socket, buffer, request, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec) co_return;
     http::response<http::string_body> response{http::status::ok, 11};
     response.keep_alive(true);
     response.body() = R"({"order_id":"1"})";
     response.prepare_payload();
-    auto [write_ec, write_n] = co_await http::async_write(socket, response, asio::as_tuple(asio::use_awaitable));
-    boost::system::error_code ignored;
-    socket.shutdown(tcp::socket::shutdown_both, ignored);
-    socket.close(ignored);
+    co_await http::async_write(socket, response, asio::redirect_error(asio::use_awaitable, ec));
+    socket.shutdown(tcp::socket::shutdown_both, ec);
+    socket.close(ec);
   }
 
   tcp::acceptor acceptor_;
@@ -55,8 +58,9 @@ class OneAnswerServer {
 TEST(LoadRunner, AConnectionClosedByTheServerWhileIdleIsNotReused) {
   asio::io_context io(1);
   OneAnswerServer server(io);
-  auto parsed = parse_options({"--url", "http://127.0.0.1:" + std::to_string(server.endpoint().port()) + "/submit-order",
-                               "--rate", "10", "--requests", "4", "--max-connections", "1", "--timeout-ms", "2000"});
+  auto parsed = parse_options(
+      {"--url", "http://127.0.0.1:" + std::to_string(server.endpoint().port()) + "/submit-order", "--rate",
+       "10", "--requests", "4", "--max-connections", "1", "--timeout-ms", "2000"});
   ASSERT_TRUE(std::holds_alternative<Options>(parsed));
   Runner runner(io, std::get<Options>(parsed), server.endpoint());
   bool finished = false;
