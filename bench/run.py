@@ -58,7 +58,7 @@ BACKLOG = int(ENV.get("KD_BACKLOG", "1000000"))
 OUT = Path(ENV.get("KD_BENCH_OUT", REPO / "bench" / "results"))
 REPEATS = int(ENV.get("KD_BENCH_REPEATS", "3"))
 LIGHT_RATES = [int(x) for x in ENV.get("KD_LIGHT_RATES", "200,500,1000").split(",")]
-WARMUP_SLICES = int(ENV.get("KD_WARMUP_SLICES", "3"))
+WARMUP_SLICES = int(ENV.get("KD_WARMUP_SLICES", "6"))  # a fresh cluster was still speeding up after 30 s
 CONCURRENCY = 64
 PARTITIONS = 3
 SERVICES = ["gateway", "order-0", "order-1", "order-2", "repository-0", "repository-1", "repository-2", "statistics"]
@@ -356,6 +356,63 @@ def shipped_times():
                 if entry.get("message") == "shipped" and "at_us" in entry:
                     shipped.setdefault(entry["order_id"], entry["at_us"])
     return shipped
+
+
+def cpu_pressure_us():
+    """Microseconds during which some runnable task waited for a CPU, since boot (/proc/pressure/cpu, "some"):
+    on two cores shared by three brokers and eight services, the scheduler's share of a latency."""
+    try:
+        for line in Path("/proc/pressure/cpu").read_text().splitlines():
+            if line.startswith("some "):
+                return int(line.rsplit("total=", 1)[1])
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def pressure_pct(before_us, after_us, seconds):
+    if before_us is None or after_us is None or seconds <= 0:
+        return None
+    return round((after_us - before_us) / (seconds * 1e4), 1)
+
+
+# A unified-logging GC line from the brokers (scripts/kafka/cluster.sh):
+# [2026-12-02T08:10:01.123+0000][12.345s] GC(3) Pause Young (Normal) (G1 Evacuation Pause) 24M->5M(256M) 3.123ms
+GC_PAUSE = re.compile(r"^\[([0-9T:.+-]+)\].*\bPause\b.*\s([0-9.]+)ms$")
+
+
+def broker_gc_pauses():
+    """Every stop-the-world pause the brokers logged: (start, end) in epoch seconds, broker."""
+    from datetime import datetime
+    pauses = []
+    for n in range(3):
+        for path in sorted((VAR / "logs").glob(f"kafka-{n}-gc.log*")):
+            for line in path.read_text(errors="replace").splitlines():
+                match = GC_PAUSE.match(line)
+                if match:
+                    end = datetime.fromisoformat(match.group(1)).timestamp()
+                    pauses.append((end - float(match.group(2)) / 1000, end, n))
+    return sorted(pauses)
+
+
+def tail_beside_gc(record_path, slow_ms=10):
+    """Puts an open-loop run's slow answers beside the brokers' GC pauses: how many answers over slow_ms were
+    in flight while some broker was paused, and the pauses in the run's span (count, longest, share of time)."""
+    rows = [json.loads(line) for line in Path(record_path).read_text().splitlines() if line.strip()]
+    spans = [(r["start_us"] / 1e6, (r["start_us"] + r["latency_us"]) / 1e6) for r in rows
+             if "start_us" in r and r.get("status") == 200]
+    if not spans:
+        return {}
+    begin, end = min(a for a, _ in spans), max(b for _, b in spans)
+    pauses = [p for p in broker_gc_pauses() if p[1] >= begin and p[0] <= end]
+    slow = [(a, b) for a, b in spans if (b - a) * 1000 > slow_ms]
+    beside = sum(1 for a, b in slow if any(p0 <= b and p1 >= a for p0, p1, _ in pauses))
+    total_ms = sum((p1 - p0) * 1000 for p0, p1, _ in pauses)
+    return {"answers": len(spans), "slow_ms": slow_ms, "slow": len(slow), "slow_beside_gc_pause": beside,
+            "gc_pauses": len(pauses), "gc_pause_max_ms": round(max(((p1 - p0) * 1000 for p0, p1, _ in pauses),
+                                                                    default=0), 1),
+            "gc_pause_total_ms": round(total_ms, 1),
+            "gc_paused_pct_of_time": round(total_ms / ((end - begin) * 10), 2)}
 
 
 def end_to_end(record_path, topic):
@@ -721,8 +778,10 @@ def main():
                 args = ["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "2s"]
                 if rate == 500 and index == 0:
                     args += ["--record", str(light_record), "--record-start"]
+                psi0, t0 = cpu_pressure_us(), time.monotonic()
                 o = load_tool(args, f"load-light-{rate}-{index}")
-                light[rate].append({k: o[k] for k in ("p50_ms", "p99_ms", "p999_ms", "requests", "ok")})
+                light[rate].append({**{k: o[k] for k in ("p50_ms", "p99_ms", "p999_ms", "requests", "ok")},
+                                    "cpu_pressure_pct": pressure_pct(psi0, cpu_pressure_us(), time.monotonic() - t0)})
                 print(json.dumps({"rate": rate, **light[rate][-1]}))
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the light load")
         time.sleep(1)  # the repositories' last "shipped" lines
@@ -731,6 +790,8 @@ def main():
                            for rate, runs_ in light.items()}
         if 500 in LIGHT_RATES:
             result["light_e2e_500"] = end_to_end(light_record, "order")
+            result["light_500_tail"] = tail_beside_gc(light_record)
+            print(json.dumps({"light_500_tail": result["light_500_tail"]}))
 
         # 4. Latency at a fixed load: open loop at half the throughput just measured, REPEATS times.
         rate = max(1, round(p["rps"] / 2))
@@ -741,7 +802,9 @@ def main():
             args = ["--url", gateway_url, "--rate", str(rate), "--duration", f"{SECONDS}s", "--warmup", "3s"]
             if index == 0:
                 args += ["--record", str(record), "--record-start"]
+            psi0, t0 = cpu_pressure_us(), time.monotonic()
             half.append(load_tool(args, f"load-open-{index}"))
+            half[-1]["cpu_pressure_pct"] = pressure_pct(psi0, cpu_pressure_us(), time.monotonic() - t0)
             print(json.dumps({k: half[-1][k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "ok", "requests")}))
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the open loop")
         time.sleep(1)  # the repositories' last commits
@@ -751,8 +814,9 @@ def main():
                              "p50_ms": o["p50_ms"], "p90_ms": o["p90_ms"], "p99_ms": o["p99_ms"],
                              "p999_ms": o["p999_ms"], "max_ms": o["max_ms"],
                              "max_connections_used": o["connections"],
-                             "runs": [{k: h[k] for k in ("p50_ms", "p99_ms", "p999_ms", "ok", "requests")}
-                                      for h in half]}
+                             "runs": [{k: h[k] for k in ("p50_ms", "p99_ms", "p999_ms", "ok", "requests",
+                                                         "cpu_pressure_pct")} for h in half],
+                             "tail": tail_beside_gc(record)}
         print(json.dumps({k: v for k, v in result["latency"].items() if k != "runs"}))
 
         # 4b. The console's cost: the pipeline with and without CONSOLES viewers, alternating.
@@ -898,7 +962,8 @@ def report(r):
         f"| pipeline errors | {f['pipeline_errors']} |",
         f"| open loop at {r['latency']['rate']}/s (50%): latency p50 / p99 / p999 ms | {f['latency_p50_ms']} / "
         f"{f['latency_p99_ms']} / {f['latency_p999_ms']} (p99 of each run: "
-        f"{' / '.join(str(x['p99_ms']) for x in r['latency']['runs'])}) |",
+        f"{' / '.join(str(x['p99_ms']) for x in r['latency']['runs'])}; CPU pressure % of each run: "
+        f"{' / '.join(str(x.get('cpu_pressure_pct')) for x in r['latency']['runs'])}) |",
         f"| e2e_p50_ms / e2e_p99_ms (gateway → repository shipped, {r['e2e']['e2e_orders']} orders) | "
         f"{f['e2e_p50_ms']} / {f['e2e_p99_ms']} |",
         f"| stats_catchup_msgs_per_s ({r['catchup']['backlog']} orders, fresh statistics) | "
@@ -920,14 +985,22 @@ def report(r):
         f"A quiet shop: open loop at light rates, {len(next(iter(r['light'].values()))['runs'])} runs of each in "
         "turn; the median of each figure, then every run's p50 / p99 ms.",
         "",
-        "| rate | p50 ms | p99 ms | p999 ms | runs (p50 / p99) |",
+        "| rate | p50 ms | p99 ms | p999 ms | runs (p50 / p99; CPU pressure %) |",
         "|---|---|---|---|---|",
         *[f"| {rate}/s | {x['p50_ms']} | {x['p99_ms']} | {x['p999_ms']} | "
-          + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}" for run in x["runs"]) + " |"
-          for rate, x in r["light"].items()],
+          + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}; {run.get('cpu_pressure_pct')} %" for run in x["runs"])
+          + " |" for rate, x in r["light"].items()],
         *([f"| end to end at 500/s (gateway → shipped, {r['light_e2e_500']['e2e_orders']} orders of the first run) "
            f"| {r['light_e2e_500']['e2e_p50_ms']} | {r['light_e2e_500']['e2e_p99_ms']} | | |"]
           if "light_e2e_500" in r else []),
+        "",
+        "CPU pressure: the share of the phase during which some runnable task waited for a core "
+        "(/proc/pressure/cpu).",
+        *[f"Tail beside the brokers' GC pauses, {label}: {x['slow']} of {x['answers']} answers over "
+          f"{x['slow_ms']} ms, {x['slow_beside_gc_pause']} of them in flight during a pause; "
+          f"{x['gc_pauses']} pauses, longest {x['gc_pause_max_ms']} ms, {x['gc_paused_pct_of_time']} % of the time."
+          for label, x in (("500/s (first run)", r.get("light_500_tail") or {}),
+                           (f"{r['latency']['rate']}/s (first run)", r["latency"].get("tail") or {})) if x],
         "",
         "Warm-up (a fresh cluster, open loop at 500/s, 10 s slices): p50 / p99 ms "
         + ", ".join(f"{w['p50_ms']} / {w['p99_ms']}" for w in r["warmup"]) + ".",

@@ -247,11 +247,13 @@ launch() {
   rm -f "$(pidfile "$n")"
   local -a inside=()
   if [[ -n "${netns[$n]:-}" ]]; then inside=(ip netns exec "${netns[$n]}"); fi
+  # The GC log (every pause, with its wall time) lets make bench put the latency tail beside the pauses.
   # setsid + nohup: the JVM survives this script and its terminal; the inner
   # shell writes its own pid then execs java, so the pid file is the JVM's.
   # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
   setsid nohup "${inside[@]}" bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$n")" \
     java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    "-Xlog:gc:file=$logdir/kafka-$n-gc.log:time,uptime:filecount=2,filesize=10m" \
     -cp "$libs/*" -Dlog4j.configuration="file:$log4j" \
     kafka.Kafka "$d/server.properties" </dev/null >>"$log" 2>&1 9>&- &
   local i

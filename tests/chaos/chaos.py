@@ -1498,22 +1498,31 @@ def broker_disks_mib(topology):
     return sizes
 
 
-def measure_capacity(topology, seconds=10, connections=16):
-    """The pipeline's capacity here and now: a closed loop of `connections` clients for `seconds`. Its
-    orders are recorded and reconciled with the rest (no warm-up: each one is accounted for)."""
-    record = topology.var / "capacity.load.jsonl"
-    done = subprocess.run(
-        [str(topology.bin / "kafka-demo-load"), "--url", topology.url("gateway", "/submit-order"),
-         "--partitions", str(topology.partitions), "--connections", str(connections), "--duration", f"{seconds}s",
-         "--warmup", "0s", "--timeout-ms", "15000", "--record", str(record)],
-        capture_output=True, text=True, timeout=seconds + 120)
-    if done.returncode != 0:
-        raise RuntimeError(f"kafka-demo-load (closed loop) failed ({done.returncode}): {done.stderr}")
-    summary = json.loads(done.stdout.strip().splitlines()[-1])
-    answers = [json.loads(line) for line in record.read_text().splitlines() if line.strip()]
-    for answer in answers:
-        answer["start_s"] = -1.0  # before the soak's own load: in no fault's window
-    return summary, answers
+def measure_capacity(topology, seconds=10, connections=16, rounds=3):
+    """The pipeline's capacity here and now: the best of `rounds` closed loops of `connections` clients for
+    `seconds` each. One is not enough on a fresh cluster: the first soak measured 198 orders/s (p50 49 ms) on
+    brokers a minute old, whose JVMs were still compiling, and then answered in 3.7 ms at half of that. Every
+    order of every round is recorded and reconciled with the rest (no warm-up: each one is accounted for)."""
+    best, answers = None, []
+    for n in range(rounds):
+        record = topology.var / f"capacity-{n}.load.jsonl"
+        done = subprocess.run(
+            [str(topology.bin / "kafka-demo-load"), "--url", topology.url("gateway", "/submit-order"),
+             "--partitions", str(topology.partitions), "--connections", str(connections), "--duration",
+             f"{seconds}s", "--warmup", "0s", "--timeout-ms", "15000", "--record", str(record)],
+            capture_output=True, text=True, timeout=seconds + 120)
+        if done.returncode != 0:
+            raise RuntimeError(f"kafka-demo-load (closed loop) failed ({done.returncode}): {done.stderr}")
+        summary = json.loads(done.stdout.strip().splitlines()[-1])
+        log(f"soak: capacity round {n + 1}: {summary.get('rps', 0):.0f} orders/s, {summary.get('status', {})}")
+        if best is None or summary.get("rps", 0) > best.get("rps", 0):
+            best = summary
+        for line in record.read_text().splitlines():
+            if line.strip():
+                answer = json.loads(line)
+                answer["start_s"] = -1.0  # before the soak's own load: in no fault's window
+                answers.append(answer)
+    return best, answers
 
 
 def memory_verdict(after_first, end, answers, end_s):
