@@ -223,7 +223,7 @@ Status StateStore::save(const StateChanges& changes, std::string_view handler_st
     Statement add_chunk(db_,
                         "INSERT OR REPLACE INTO window_chunks (partition, first_offset, last_offset, entries)"
                         " VALUES (?1, ?2, ?3, ?4)");
-    Statement prune(db_, "DELETE FROM window_chunks WHERE partition = ?1 AND last_offset < ?2");
+    Statement prune(db_, kPruneWindowChunksSql);
     Statement position(db_,
                        "INSERT OR REPLACE INTO positions (partition, next_offset, last_digest, covered_from)"
                        " VALUES (?1, ?2, ?3, ?4)");

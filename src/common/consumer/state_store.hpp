@@ -26,6 +26,15 @@ struct sqlite3;
 
 namespace kd::consumer {
 
+// Deletes the chunks of partition ?1 wholly below offset ?2, the window's new start; run by every save.
+// Chunks never overlap, so a chunk ending below the start also begins below it: the condition on
+// first_offset makes this a range of the primary key (the chunks being deleted and at most one more)
+// instead of a scan of all the partition's chunks, which at light load (a chunk per record or two) grew to
+// 100,000 rows and took the warehouse's save per batch from 1 to 20 ms within minutes. Named here for
+// the unit test that counts the rows it visits.
+inline constexpr const char* kPruneWindowChunksSql =
+    "DELETE FROM window_chunks WHERE partition = ?1 AND first_offset < ?2 AND last_offset < ?2";
+
 struct SavedState {
   std::map<int, PartitionPosition> positions;
   std::map<int, std::vector<DedupeWindow::Entry>> windows;  // per partition, in offset order
