@@ -1578,14 +1578,16 @@ def soak(topology, scale, rate, minutes=30, every_s=120, seed=None, soak_rate=No
     disks = {"start": broker_disks_mib(topology)}
     load = Load(topology, "soak", rate, duration_s=duration)
     # Memory is read 2 s before each fault, when the last one is long healed, and at the end.
-    events, samples, current = [], [], None
+    events, samples, current, bag = [], [], None, []
     try:
         at = min(20, every_s / 4)
         while at + every_s * 0.5 <= duration:
             load.sleep_until(at - 2)
             samples.append((load.elapsed(), service_memory(topology)))
             load.sleep_until(at)
-            fault = current = draw.choice(faults)
+            if not bag:  # every fault once in a seeded random order, then again: none left out by chance
+                bag = draw.sample(faults, len(faults))
+            fault = current = bag.pop()
             event = {"fault": fault.name, "at": load.elapsed()}
             fault.inject()
             load.sleep_until(event["at"] + fault.hold_s * scale)
