@@ -3,6 +3,7 @@
 
 #include <librdkafka/rdkafkacpp.h>
 
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
@@ -14,6 +15,13 @@ namespace kd::kafka {
 // Settings any librdkafka client may take, as key=value pairs (security.protocol, sasl.*, …), applied
 // after ours so an operator can override anything.
 using Properties = std::map<std::string, std::string>;
+
+// The producer's defaults, shared by its options (producer.hpp) and its flags (settings.hpp).
+// Linger 1, from alternating A/B runs (bench/README.md, "What bounds the figures" 6): half the median at
+// 200 and 500 orders/s of 5 ms, the same closed-loop maximum; 0 sends each order alone and halves the
+// maximum.
+inline constexpr int kDefaultLingerMs = 1;
+inline constexpr std::chrono::milliseconds kDefaultDeliveryTimeout{5'000};
 
 // Sets every property, stopping at the first one librdkafka rejects.
 Status set_properties(RdKafka::Conf& conf, const Properties& properties);

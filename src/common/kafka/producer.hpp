@@ -30,8 +30,8 @@ struct ProducerOptions {
   std::string client_id = "kafka-demo";
   // Upper bound on a write, retries included (message.timeout.ms): after it the write is reported
   // failed, so a request never hangs on Kafka.
-  std::chrono::milliseconds delivery_timeout{5'000};
-  int linger_ms = 1;  // ProducerSettings explains the default
+  std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
+  int linger_ms = kDefaultLingerMs;
   Properties extra;
   // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
   std::function<void(const std::string&)> on_fatal;

@@ -32,10 +32,8 @@ namespace kafka {
 // How orders are produced: the order service and the produce benchmark take the same flags, so a tuning
 // measured by one applies to the other.
 struct ProducerSettings {
-  std::chrono::milliseconds delivery_timeout{5'000};
-  // 1, from alternating A/B runs (bench/README.md, "What bounds the figures" 6): half the median at 200 and
-  // 500 orders/s of 5 ms, the same closed-loop maximum; 0 sends each order alone and halves the maximum.
-  int linger_ms = 1;
+  std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
+  int linger_ms = kDefaultLingerMs;
 };
 
 // Also sets the app's final callback: once every flag is read, the security settings are checked and turned
