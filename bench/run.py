@@ -32,6 +32,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from datetime import datetime
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -383,7 +384,6 @@ GC_PAUSE = re.compile(r"^\[([0-9T:.+-]+)\].*\bPause\b.*\s([0-9.]+)ms$")
 
 def broker_gc_pauses():
     """Every stop-the-world pause the brokers logged: (start, end) in epoch seconds, broker."""
-    from datetime import datetime
     pauses = []
     for n in range(3):
         for path in sorted((VAR / "logs").glob(f"kafka-{n}-gc.log*")):
