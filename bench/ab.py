@@ -6,17 +6,22 @@
 
   VARIANT  LABEL:KEY=VALUE[,KEY=VALUE...]   environment of the restarted services, e.g.
            linger5:PRODUCER_LINGER_MS=5  linger0:PRODUCER_LINGER_MS=0
-           LABEL alone keeps the services' defaults.
+           LABEL alone keeps the services' defaults. Keys KD_KAFKA_JVM_OPTS and KD_KAFKA_CONFIG are the
+           brokers' (scripts/kafka/cluster.sh), e.g. heap1g:"KD_KAFKA_JVM_OPTS=-Xms1g -Xmx1g -XX:+UseG1GC"
+           or fetch50:KD_KAFKA_CONFIG=replica.fetch.wait.max.ms=50 (several: separated by ';').
 
 This machine's speed drifts (CPU per order doubled within minutes for every process alike), so two settings
 measured one after the other compare the machine, not the settings. Here the cluster and the services start once,
 warm up, and then every round restarts the named services (order-0..2 by default) with each variant in turn, the
 order reversed every other round (A B, B A, A B: a linear drift weighs on both alike), and measures:
+(When a variant sets the brokers, every run restarts the brokers and all the services instead, and warms them
+up for --broker-warmup seconds: a fresh JVM is slow for its first minute, see make bench's warm-up slices.)
 
   - open loop at each of --rates (kafka-demo-load, latency from the intended start): p50, p99, p999;
   - end to end at the middle rate: the load tool's intended start to the repository's "shipped" line;
   - closed loop, wrk -c64 (--closed-seconds, 0 to skip): orders per second;
-  - CPU seconds per 1000 orders of the restarted services and of the brokers in each open-loop phase.
+  - CPU seconds per 1000 orders of the restarted services and of the brokers in each open-loop phase;
+  - at the middle rate, the brokers' GC pauses (count, longest) and the answers over 10 ms during one.
 
 Every run is kept (pairs), and each figure's median per variant is reported. Env as bench/run.py (KD_VAR
 [.var/bench-ab], KD_BIN, ports). Output: bench/results/ab-NAME.{json,md}.
@@ -50,11 +55,31 @@ def parse_variant(text):
     return label, env
 
 
+BROKER_KEYS = ("KD_KAFKA_JVM_OPTS", "KD_KAFKA_CONFIG")
+
+
 def restart(services, env):
     script = str(bench.REPO / "scripts" / "local" / "services.sh")
     bench.run([script, "stop", *services], stdout=subprocess.DEVNULL)
     bench.run([script, "start", *services], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
     return {name: bench.pid_of(name) for name in services}
+
+
+def restart_all(env, warmup_s, top_rate):
+    """The brokers with the variant's settings, then every service, then a warm-up as at the start."""
+    services = str(bench.REPO / "scripts" / "local" / "services.sh")
+    cluster = str(bench.REPO / "scripts" / "kafka" / "cluster.sh")
+    bench.run([services, "stop"], stdout=subprocess.DEVNULL)
+    bench.run([cluster, "stop"], stdout=subprocess.DEVNULL)
+    bench.run([cluster, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
+    bench.run([services, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
+    warm_up(warmup_s, top_rate)
+
+
+def warm_up(seconds, rate):
+    open_loop(rate, seconds, "ab-warmup")
+    bench.wrk(f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", 5, "ab-warmup-wrk")
+    bench.wait_for(bench.consumers_caught_up, 120, "the consumers to catch up with the warm-up")
 
 
 def open_loop(rate, seconds, log_name, record=None):
@@ -65,9 +90,13 @@ def open_loop(rate, seconds, log_name, record=None):
     return bench.load_tool(args, log_name)
 
 
-def measure(variant, services, rates, seconds, closed_seconds, run_index):
+def measure(variant, services, rates, seconds, closed_seconds, run_index, broker_warmup=None):
     label, env = variant
-    pids = restart(services, env)
+    if broker_warmup is not None:
+        restart_all(env, broker_warmup, max(rates))
+        pids = {name: bench.pid_of(name) for name in services}
+    else:
+        pids = restart(services, env)
     brokers = bench.broker_pids()
     watched = {**pids, **brokers}
     figures = {"variant": label, "run": run_index}
@@ -90,6 +119,9 @@ def measure(variant, services, rates, seconds, closed_seconds, run_index):
             e2e = bench.end_to_end(record, bench.ENV.get("KD_TOPIC", "order"))
             figures[f"r{rate}"]["e2e_p50_ms"] = e2e["e2e_p50_ms"]
             figures[f"r{rate}"]["e2e_p99_ms"] = e2e["e2e_p99_ms"]
+            gc = bench.tail_beside_gc(record)
+            figures[f"r{rate}"].update({"gc_pauses": gc.get("gc_pauses"), "gc_pause_max_ms": gc.get("gc_pause_max_ms"),
+                                        "slow_10ms": gc.get("slow"), "slow_beside_gc": gc.get("slow_beside_gc_pause")})
     if closed_seconds > 0:
         w = bench.wrk(f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", closed_seconds,
                       f"ab-{run_index}-{label}-wrk")
@@ -145,12 +177,16 @@ def main():
     parser.add_argument("--closed-seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=30, help="seconds of load before the first round")
     parser.add_argument("--services", default="order", help="order, repository, or a comma list of names")
+    parser.add_argument("--broker-warmup", type=int, default=45,
+                        help="seconds of load after each restart of the brokers (variants that set them)")
     parser.add_argument("--name", default=None, help="report name (default: the labels)")
     args = parser.parse_args()
     variants = [parse_variant(v) for v in args.variants]
     labels = [label for label, _ in variants]
     if len(set(labels)) != len(labels):
         sys.exit("ab: variant labels must differ")
+    # Brokers compared: each run starts them afresh (all variants alike, so none meets warmer JVMs).
+    broker_warmup = args.broker_warmup if any(set(env) & set(BROKER_KEYS) for _, env in variants) else None
     rates = [int(r) for r in args.rates.split(",")]
     groups = {"order": [f"order-{p}" for p in range(bench.PARTITIONS)],
               "repository": [f"repository-{p}" for p in range(bench.PARTITIONS)]}
@@ -168,22 +204,24 @@ def main():
         bench.run([str(bench.REPO / "scripts" / "kafka" / "cluster.sh"), "start"])
         bench.run([str(bench.REPO / "scripts" / "local" / "services.sh"), "start"])
         bench.step(f"Warm-up: {args.warmup} s of open-loop load at {max(rates)}/s, then 5 s closed loop")
-        open_loop(max(rates), args.warmup, "ab-warmup")
-        bench.wrk(f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", 5, "ab-warmup-wrk")
-        bench.wait_for(bench.consumers_caught_up, 120, "the consumers to catch up with the warm-up")
+        warm_up(args.warmup, max(rates))
         run_index = 0
         for round_index in range(args.rounds):
             order = variants if round_index % 2 == 0 else list(reversed(variants))
             for variant in order:
                 run_index += 1
                 bench.step(f"Round {round_index + 1}/{args.rounds}: {variant[0]}")
-                runs.append(measure(variant, services, rates, args.seconds, args.closed_seconds, run_index))
+                runs.append(measure(variant, services, rates, args.seconds, args.closed_seconds, run_index,
+                                    broker_warmup))
     finally:
         bench.step("Stopping everything")
         subprocess.run([str(bench.REPO / "scripts" / "local" / "services.sh"), "stop"], env=bench.SCRIPT_ENV)
         subprocess.run([str(bench.REPO / "scripts" / "kafka" / "cluster.sh"), "stop"], env=bench.SCRIPT_ENV)
 
     machine["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
+    if broker_warmup is not None:
+        services = ["brokers and every service (restarted each run, then warmed up "
+                    f"{broker_warmup} s at {max(rates)}/s)"]
     result = {"variants": [{"label": label, "env": env} for label, env in variants], "services": services,
               "rounds": args.rounds, "seconds": args.seconds, "rates": rates, "machine": machine,
               "machine_line": (f"Machine: {machine['nproc']} cores, {machine['cpu_model']}, Linux {machine['kernel']}; "

@@ -20,7 +20,10 @@
 #      KD_KAFKA_START_TIMEOUT (seconds, default 90),
 #      KD_KAFKA_HOSTS (default: 127.0.0.1 for each): broker N's address, the Nth of a comma-separated list,
 #        on which it listens and which it advertises (the fault tests' test hosts, tests/chaos/hosts.py),
-#      KD_KAFKA_NETNS (default none): broker N runs inside network namespace N of this list (ip netns exec).
+#      KD_KAFKA_NETNS (default none): broker N runs inside network namespace N of this list (ip netns exec),
+#      KD_KAFKA_JVM_OPTS (default below): the brokers' heap and collector flags (bench/ab.py compares them),
+#      KD_KAFKA_CONFIG (default none): server.properties lines "key=value;key=value" added after ours, which
+#        they override (Java's Properties keeps the last), e.g. "num.io.threads=2;replica.fetch.wait.max.ms=50".
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -34,6 +37,9 @@ port_base="${KD_KAFKA_PORT_BASE:-9092}"
 ctl_base="${KD_KAFKA_CONTROLLER_PORT_BASE:-19092}"
 start_timeout="${KD_KAFKA_START_TIMEOUT:-90}"
 ids=(0 1 2)
+# Half a GiB each: three brokers with room to spare on a small machine. G1 with a 20 ms pause goal is what
+# Kafka's own start script uses.
+read -r -a jvm_opts <<<"${KD_KAFKA_JVM_OPTS:--Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20}"
 IFS=',' read -r -a hosts <<<"${KD_KAFKA_HOSTS:-127.0.0.1,127.0.0.1,127.0.0.1}"
 IFS=',' read -r -a netns <<<"${KD_KAFKA_NETNS:-}"
 tls="$kvar/tls"
@@ -148,6 +154,10 @@ controlled.shutdown.enable=false
 broker.session.timeout.ms=6000
 broker.heartbeat.interval.ms=1500
 EOF
+  if [[ -n "${KD_KAFKA_CONFIG:-}" ]]; then
+    echo "# From KD_KAFKA_CONFIG: these override the above." >>"$d/server.properties"
+    tr ';' '\n' <<<"$KD_KAFKA_CONFIG" >>"$d/server.properties"
+  fi
 }
 
 # The CA, the brokers' certificate (127.0.0.1) and a client certificate for mutual TLS, made once. Keys are
@@ -252,7 +262,7 @@ launch() {
   # shell writes its own pid then execs java, so the pid file is the JVM's.
   # shellcheck disable=SC2016 # $$ and $1 are for the inner shell
   setsid nohup "${inside[@]}" bash -c 'echo $$ >"$1"; shift; exec "$@"' _ "$(pidfile "$n")" \
-    java -Xms256m -Xmx512m -XX:+UseG1GC -XX:MaxGCPauseMillis=20 -Djava.awt.headless=true \
+    java "${jvm_opts[@]}" -Djava.awt.headless=true \
     "-Xlog:gc:file=$logdir/kafka-$n-gc.log:time,uptime:filecount=2,filesize=10m" \
     -cp "$libs/*" -Dlog4j.configuration="file:$log4j" \
     kafka.Kafka "$d/server.properties" </dev/null >>"$log" 2>&1 9>&- &
