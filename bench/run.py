@@ -205,11 +205,18 @@ BROKER_KEYS = ("num.network.threads", "num.io.threads", "num.replica.fetchers", 
                "replica.fetch.min.bytes", "min.insync.replicas", "default.replication.factor")
 
 
+def default_linger_ms():
+    """The order service's own default, as its --help prints it ("--linger-ms INT:INT in [0 - 1000]=1")."""
+    match = re.search(r"--linger-ms\b[^\n]*=(\d+)", output([str(BIN / "order"), "--help"]))
+    return int(match.group(1)) if match else None
+
+
 def settings_in_force(brokers):
     """The settings the figures depend on: the producer's and consumers' (from the environment the services
     inherit, else their defaults), and broker-0's properties and JVM flags (the three brokers share them)."""
     settings = {"producer": {"acks": "all", "enable.idempotence": True,
-                             "linger.ms": int(ENV.get("PRODUCER_LINGER_MS", "1"))},
+                             "linger.ms": int(ENV["PRODUCER_LINGER_MS"]) if ENV.get("PRODUCER_LINGER_MS")
+                             else default_linger_ms()},
                 "environment": {k: v for k, v in ENV.items()
                                 if k.startswith(("PRODUCER_", "DELIVERY_", "KAFKA_PROPERTIES", "COMMIT_"))}}
     properties = VAR / "kafka" / "broker-0" / "server.properties"
