@@ -56,34 +56,35 @@ def parse_variant(text):
 
 
 BROKER_KEYS = ("KD_KAFKA_JVM_OPTS", "KD_KAFKA_CONFIG")
+SERVICES = str(bench.REPO / "scripts" / "local" / "services.sh")
+CLUSTER = str(bench.REPO / "scripts" / "kafka" / "cluster.sh")
+SUBMIT_URL = f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order"
 
 
 def restart(services, env):
-    script = str(bench.REPO / "scripts" / "local" / "services.sh")
-    bench.run([script, "stop", *services], stdout=subprocess.DEVNULL)
-    bench.run([script, "start", *services], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
+    bench.run([SERVICES, "stop", *services], stdout=subprocess.DEVNULL)
+    bench.run([SERVICES, "start", *services], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
     return {name: bench.pid_of(name) for name in services}
 
 
-def restart_all(env, warmup_s, top_rate):
+def restart_all(services, env, warmup_s, top_rate):
     """The brokers with the variant's settings, then every service, then a warm-up as at the start."""
-    services = str(bench.REPO / "scripts" / "local" / "services.sh")
-    cluster = str(bench.REPO / "scripts" / "kafka" / "cluster.sh")
-    bench.run([services, "stop"], stdout=subprocess.DEVNULL)
-    bench.run([cluster, "stop"], stdout=subprocess.DEVNULL)
-    bench.run([cluster, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
-    bench.run([services, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
+    bench.run([SERVICES, "stop"], stdout=subprocess.DEVNULL)
+    bench.run([CLUSTER, "stop"], stdout=subprocess.DEVNULL)
+    bench.run([CLUSTER, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
+    bench.run([SERVICES, "start"], env=dict(bench.SCRIPT_ENV, **env), stdout=subprocess.DEVNULL)
     warm_up(warmup_s, top_rate)
+    return {name: bench.pid_of(name) for name in services}
 
 
 def warm_up(seconds, rate):
     open_loop(rate, seconds, "ab-warmup")
-    bench.wrk(f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", 5, "ab-warmup-wrk")
+    bench.wrk(SUBMIT_URL, 5, "ab-warmup-wrk")
     bench.wait_for(bench.consumers_caught_up, 120, "the consumers to catch up with the warm-up")
 
 
 def open_loop(rate, seconds, log_name, record=None):
-    args = ["--url", f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", "--rate", str(rate),
+    args = ["--url", SUBMIT_URL, "--rate", str(rate),
             "--duration", f"{seconds}s", "--warmup", "2s"]
     if record:
         args += ["--record", str(record), "--record-start"]
@@ -93,8 +94,7 @@ def open_loop(rate, seconds, log_name, record=None):
 def measure(variant, services, rates, seconds, closed_seconds, run_index, broker_warmup=None):
     label, env = variant
     if broker_warmup is not None:
-        restart_all(env, broker_warmup, max(rates))
-        pids = {name: bench.pid_of(name) for name in services}
+        pids = restart_all(services, env, broker_warmup, max(rates))
     else:
         pids = restart(services, env)
     brokers = bench.broker_pids()
@@ -123,8 +123,7 @@ def measure(variant, services, rates, seconds, closed_seconds, run_index, broker
             figures[f"r{rate}"].update({"gc_pauses": gc.get("gc_pauses"), "gc_pause_max_ms": gc.get("gc_pause_max_ms"),
                                         "slow_10ms": gc.get("slow"), "slow_beside_gc": gc.get("slow_beside_gc_pause")})
     if closed_seconds > 0:
-        w = bench.wrk(f"http://127.0.0.1:{bench.GATEWAY_PORT}/submit-order", closed_seconds,
-                      f"ab-{run_index}-{label}-wrk")
+        w = bench.wrk(SUBMIT_URL, closed_seconds, f"ab-{run_index}-{label}-wrk")
         bench.wait_for(bench.consumers_caught_up, 120, "the consumers to catch up")
         figures["closed64"] = {"rps": w["rps"], "p50_ms": w["p50_ms"], "p99_ms": w["p99_ms"], "errors": w["errors"]}
     print(json.dumps(figures), flush=True)
@@ -201,8 +200,8 @@ def main():
     machine = bench.machine()
     try:
         bench.step("Starting three Kafka brokers and the services")
-        bench.run([str(bench.REPO / "scripts" / "kafka" / "cluster.sh"), "start"])
-        bench.run([str(bench.REPO / "scripts" / "local" / "services.sh"), "start"])
+        bench.run([CLUSTER, "start"])
+        bench.run([SERVICES, "start"])
         bench.step(f"Warm-up: {args.warmup} s of open-loop load at {max(rates)}/s, then 5 s closed loop")
         warm_up(args.warmup, max(rates))
         run_index = 0
@@ -215,8 +214,8 @@ def main():
                                     broker_warmup))
     finally:
         bench.step("Stopping everything")
-        subprocess.run([str(bench.REPO / "scripts" / "local" / "services.sh"), "stop"], env=bench.SCRIPT_ENV)
-        subprocess.run([str(bench.REPO / "scripts" / "kafka" / "cluster.sh"), "stop"], env=bench.SCRIPT_ENV)
+        subprocess.run([SERVICES, "stop"], env=bench.SCRIPT_ENV)
+        subprocess.run([CLUSTER, "stop"], env=bench.SCRIPT_ENV)
 
     machine["loadavg_at_end"] = Path("/proc/loadavg").read_text().split()[:3]
     if broker_warmup is not None:

@@ -128,12 +128,12 @@ listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config=org.apache.kafka.common.se
 listener.name.ssl.ssl.client.auth=required
 log.dirs=$d/data
 
-# Small machine, 3 nodes: RF 2 so one broker can be killed in fault tests.
 # Few threads: three brokers share two cores. By turns against 2/4 and Kafka's 3/8 (bench/results/
 # ab-broker-threads.md, medians of 3): 6,524 against 5,230 and 5,181 orders/s at 64 connections, p50 6.2
 # against 8.3 and 11.8 ms at 2000/s; the same within noise at 500 and 1000/s.
 num.network.threads=1
 num.io.threads=2
+# Small machine, 3 nodes: RF 2 so one broker can be killed in fault tests.
 num.partitions=3
 default.replication.factor=2
 min.insync.replicas=1

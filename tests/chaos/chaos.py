@@ -853,9 +853,7 @@ def flood(topology, scale, rate):
         closed_at = load.elapsed()
         load.sleep_until(closed_at + 4)
         rss["after"] = process_rss_mib(pid)
-        after_watch = GatewayConnections(topology)
-        after = after_watch.read()
-        after_watch.close()
+        after = fault.watch.read()  # heal closed its connection: a new one, the flood gone
     finally:
         load.stop()
         if fault.crowd:
@@ -1015,11 +1013,10 @@ class ConnectionFlood(Fault):
         self.count = min(FLOOD_CONNECTIONS, resource.getrlimit(resource.RLIMIT_NOFILE)[0] - 512)
         if self.count < FLOOD_CONNECTIONS:
             log(f"flood: this process may open {self.count + 512} files (hard limit {hard}): {self.count} connections")
-        gateway = urllib.parse.urlsplit(self.topology.url("gateway", ""))
         self.watch = GatewayConnections(self.topology)
         open_before = self.watch.read()["connections_open"]  # the load's kept-alive ones, and the watch's own
         began = time.monotonic()
-        self.crowd = Flood(gateway.hostname, gateway.port, self.count)
+        self.crowd = Flood(self.watch.address.hostname, self.watch.address.port, self.count)
         self.opened_s = time.monotonic() - began
         # Connections the gateway could not take at once (its accept queue full) come back with the kernel's
         # SYN retries, 1, 3, 7 s later; a burst of thousands takes every place and for a second spares them
