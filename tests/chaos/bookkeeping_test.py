@@ -1,7 +1,9 @@
 #!/usr/bin/env python3
-"""Unit tests of chaos.py's reconciliation: the four accounts built by hand (the load's answers, the topic's
-records, each warehouse's saved state, statistics' figures), no cluster. Each fault the reconciliation must
-name is put into one account, and the line or the problems must say so."""
+"""Unit tests of the fault tests' own bookkeeping, no cluster:
+- the reconciliation, on the four accounts built by hand (the load's answers, the topic's records, each
+  warehouse's saved state, statistics' figures): each fault it must name is put into one account, and the line
+  or the problems must say so;
+- the load's timeline: when each request started, on the clock the faults are injected by."""
 
 import json
 import sqlite3
@@ -165,6 +167,32 @@ class Reconcile(unittest.TestCase):
             chaos.read_warehouse_state = original_read
         self.assertEqual(problems, [])
         self.assertEqual(compared, 0, "a stored order was looked up in a list of shipments")
+
+
+class LoadTimeline(unittest.TestCase):
+    def test_requests_start_on_the_test_clock_after_the_tool_started(self):
+        # The tool's t0 came 33 ms after the test's: its first request started at 0.033 s on the test's clock.
+        # (A soak counted order_kill's first 502s, 33 ms after the kill, as answered before it.)
+        rate, delay = 245, 0.033
+        with tempfile.TemporaryDirectory() as directory:
+            load = object.__new__(chaos.Load)
+            load.rate, load.began_wall = rate, 1_800_000_000.25
+            load.record = Path(directory) / "load.jsonl"
+            lines = [{"seq": seq, "partition": seq % PARTITIONS, "status": 200, "latency_us": 900,
+                      "start_us": round((load.began_wall + delay + seq / rate) * 1e6)} for seq in range(50)]
+            load.record.write_text("".join(json.dumps(line) + "\n" for line in lines))
+
+            class Finished:
+                returncode = 0
+
+                def communicate(self, timeout):
+                    return '{"requests": 50}\n', ""
+
+            load.process = Finished()
+            _, answers = load.finish()
+        for answer in answers:
+            self.assertAlmostEqual(answer["start_s"], delay + answer["seq"] / rate, delta=2e-6)
+            self.assertAlmostEqual(chaos.answered_at(answer), delay + answer["seq"] / rate + 0.0009, delta=2e-6)
 
 
 if __name__ == "__main__":
