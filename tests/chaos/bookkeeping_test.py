@@ -3,7 +3,8 @@
 - the reconciliation, on the four accounts built by hand (the load's answers, the topic's records, each
   warehouse's saved state, statistics' figures): each fault it must name is put into one account, and the line
   or the problems must say so;
-- the load's timeline: when each request started, on the clock the faults are injected by."""
+- the load's timeline: when each request started, on the clock the faults are injected by;
+- the soak's flat-memory verdict."""
 
 import json
 import sqlite3
@@ -167,6 +168,45 @@ class Reconcile(unittest.TestCase):
             chaos.read_warehouse_state = original_read
         self.assertEqual(problems, [])
         self.assertEqual(compared, 0, "a stored order was looked up in a list of shipments")
+
+
+def reading(pid, rss):
+    return {"pid": pid, "rss": rss, "hwm": rss}
+
+
+class SoakMemory(unittest.TestCase):
+    # Readings 2 s before each fault after the first, then at the end; the gateway's pid changes when a fault
+    # restarts it.
+    def test_growth_before_a_restart_by_the_last_fault_is_judged(self):
+        # The 30-minute soak of 2026-12-02 drew sigterm_all last: every service was judged over its new process
+        # only (+0.0 MiB everywhere), whatever the half hour before had done.
+        after_first = [(118, {"gateway": reading(10, 12.0)}), (238, {"gateway": reading(10, 40.0)}),
+                       (1698, {"gateway": reading(10, 75.0)})]
+        end = {"gateway": reading(11, 11.5)}
+        problems, lines = chaos.memory_verdict(after_first, end, [], 1800)
+        self.assertEqual(len(problems), 1, problems)
+        self.assertIn("gateway: RSS grew 63.0 MiB in 1580 s under one pid", problems[0])
+        self.assertIn("gateway 12.0 -> 75.0 MiB over 1580 s", lines[0])
+
+    def test_flat_processes_pass_across_restarts(self):
+        after_first = [(118, {"statistics": reading(20, 14.0)}), (238, {"statistics": reading(21, 30.0)}),
+                       (1698, {"statistics": reading(21, 33.0)})]
+        end = {"statistics": reading(21, 34.0)}
+        problems, lines = chaos.memory_verdict(after_first, end, [], 1800)
+        self.assertEqual(problems, [])
+        self.assertIn("statistics 30.0 -> 34.0 MiB over 1562 s (+4.0", lines[0])
+        self.assertIn("2 processes", lines[0])
+
+    def test_a_consumer_is_allowed_its_window_growth(self):
+        # 64 B for each order its partition took in the span: 800,000 orders allow 48.8 MiB more.
+        answers = [{"status": 200, "partition": 1, "start_s": 100 + n * 0.002} for n in range(800_000)]
+        after_first = [(100, {"repository-1": reading(30, 14.0)})]
+        end = {"repository-1": reading(30, 14.0 + 90.0)}
+        problems, _ = chaos.memory_verdict(after_first, end, answers, 1800)
+        self.assertEqual(problems, [])
+        end = {"repository-1": reading(30, 14.0 + 100.0)}
+        problems, _ = chaos.memory_verdict(after_first, end, answers, 1800)
+        self.assertEqual(len(problems), 1, problems)
 
 
 class LoadTimeline(unittest.TestCase):
