@@ -12,6 +12,7 @@ import struct
 import sys
 import tempfile
 import unittest
+from unittest import mock
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -161,11 +162,8 @@ class Reconcile(unittest.TestCase):
             ids, count = original_read(path)
             return CountingList(ids), count
 
-        chaos.read_warehouse_state = read
-        try:
+        with mock.patch.object(chaos, "read_warehouse_state", read):
             line, problems = self.reconcile(answers, records, shipped, figures(orders))
-        finally:
-            chaos.read_warehouse_state = original_read
         self.assertEqual(problems, [])
         self.assertEqual(compared, 0, "a stored order was looked up in a list of shipments")
 
