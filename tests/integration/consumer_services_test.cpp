@@ -73,6 +73,31 @@ TEST(Repository, WithoutItsStateResumesFromTheCommittedOffset) {
   EXPECT_EQ(shipments(warehouse)["shipped"], 1);  // only 2003: the first two were committed
 }
 
+// On a new volume with nothing new to read, the warehouse's position is the committed offset it resumed from,
+// not 0: its lag (/positions, the lag gauge the alerts read) was the whole partition until the next order.
+TEST(Repository, OnANewVolumeWithNothingNewToReadReportsNoLag) {
+  const auto topic = fresh_topic("repository-new-volume-lag");
+  const auto state = fresh_dir("repository-new-volume-lag");
+  produce(topic, 1, {order_json("7001", 10), order_json("7002", 20)});
+  {
+    Running<repository::Service> warehouse(repository_config(topic, 1, state));
+    ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+    ASSERT_TRUE(eventually([&] { return shipments(warehouse)["next_offset"] == 2; }));
+  }
+  std::filesystem::remove_all(state);
+  Running<repository::Service> warehouse(repository_config(topic, 1, state));
+  ASSERT_TRUE(warehouse.ok()) << warehouse.error();
+  nlohmann::json partition;
+  EXPECT_TRUE(eventually([&] {
+    const auto answer = nlohmann::json::parse(call(http::verb::get, warehouse->port(), "/positions").body);
+    partition = answer["partitions"].at(0);
+    return partition["lag"].is_number();
+  })) << partition.dump();
+  EXPECT_EQ(partition["next"], 2) << partition.dump();
+  EXPECT_EQ(partition["lag"], 0) << partition.dump();
+  EXPECT_EQ(shipments(warehouse)["shipped"], 0);
+}
+
 // Commits are throttled (COMMIT_INTERVAL_MS), yet the last position is committed without waiting for more
 // records or for a stop.
 TEST(Repository, CommitsItsPositionWithinTheIntervalWhileIdle) {

@@ -246,6 +246,7 @@ bool ConsumerLoop::assign_start(std::stop_token stop) {
   for (const auto& [partition, offset] : start) {
     const auto saved = state_.position(partition);
     progress_.started(partition, saved ? saved->next : std::max<std::int64_t>(offset, 0), unix_ms());
+    reading_from_[partition] = std::max<std::int64_t>(offset, 0);
   }
   if (auto status = consumer_->assign(start); !status) {
     // Never a live process that does no work: let the orchestrator start it again.
@@ -256,6 +257,7 @@ bool ConsumerLoop::assign_start(std::stop_token stop) {
                           {"topic", kafka_.topic},
                           {"from", from},
                           {"state", store_->path().string()}});
+  publish();
   return true;
 }
 
@@ -280,6 +282,7 @@ void ConsumerLoop::take_new_partitions() {
     track(partition);
     const auto saved = state_.position(partition);
     progress_.started(partition, saved ? saved->next : std::max<std::int64_t>(offset, 0), unix_ms());
+    reading_from_[partition] = std::max<std::int64_t>(offset, 0);
   }
   log::info("consuming new partitions", {{"client", spec_.client_id},
                                          {"topic", kafka_.topic},
@@ -473,7 +476,8 @@ void ConsumerLoop::publish() {
   kafka::Positions next;
   for (const int partition : spec_.partitions) {
     const auto position = state_.position(partition);
-    next[partition] = position ? position->next : 0;
+    const auto from = reading_from_.find(partition);
+    next[partition] = position ? position->next : from != reading_from_.end() ? from->second : 0;
   }
   positions_.set(std::move(next));
 }

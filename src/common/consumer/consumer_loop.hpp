@@ -156,6 +156,9 @@ class ConsumerLoop {
   std::atomic<int> partition_count_{0};
   Published<std::string> refusal_;  // why, once refused_
   Published<kafka::Positions> positions_;
+  // Where reading began in each partition that has no handled record yet (a new volume resuming from the
+  // group's offset): its position until the first record, so its lag is not the whole partition.
+  kafka::Positions reading_from_;
   ProgressLog progress_;
   metrics::GaugeRegistration lag_gauge_;
   metrics::GaugeRegistration distance_gauge_;
