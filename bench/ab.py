@@ -97,6 +97,8 @@ def measure(variant, services, rates, seconds, closed_seconds, run_index, broker
         pids = restart_all(services, env, broker_warmup, max(rates))
     else:
         pids = restart(services, env)
+    # A restarted consumer may resume behind (another variant's state, a group offset): not in the figures.
+    bench.wait_for(bench.consumers_caught_up, 120, "the restarted consumers to catch up")
     brokers = bench.broker_pids()
     watched = {**pids, **brokers}
     figures = {"variant": label, "run": run_index}

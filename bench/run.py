@@ -262,6 +262,17 @@ def produce_bench(topic, messages, window):
     return json.loads(text.strip().splitlines()[-1])
 
 
+def kafka_alone_open(rate, seconds):
+    """Kafka alone at the pipeline's rate: the order service's producer, open loop (latency from each write's
+    planned start, as the load tool counts), to a topic nobody reads. What the brokers take on their own at
+    that rate on this machine, beside what the pipeline adds to it."""
+    text = output([str(BIN / "kafka-demo-produce-bench"), "--brokers", BROKERS, "--topic", "bench-produce",
+                   "--partitions", str(PARTITIONS), "--rate", str(rate), "--messages", str(round(rate * seconds))])
+    k = json.loads(text.strip().splitlines()[-1])
+    return {"p50_ms": k["ack_p50_ms"], "p99_ms": k["ack_p99_ms"], "p999_ms": k["ack_p999_ms"],
+            "errors": k["errors"]}
+
+
 def create_topic(topic):
     run([str(BIN / "kafka-demo-admin"), "--brokers", BROKERS, "--topic", topic, "--partitions", str(PARTITIONS),
          "create-topic"], stdout=subprocess.DEVNULL)
@@ -789,11 +800,14 @@ def main():
                 o = load_tool(args, f"load-light-{rate}-{index}")
                 light[rate].append({**{k: o[k] for k in ("p50_ms", "p99_ms", "p999_ms", "requests", "ok")},
                                     "cpu_pressure_pct": pressure_pct(psi0, cpu_pressure_us(), time.monotonic() - t0)})
+                light[rate][-1]["kafka_alone"] = kafka_alone_open(rate, SECONDS)
                 print(json.dumps({"rate": rate, **light[rate][-1]}))
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the light load")
         time.sleep(1)  # the repositories' last "shipped" lines
         result["light"] = {str(rate): {"runs": runs_, **{k: median([r[k] for r in runs_])
-                                                          for k in ("p50_ms", "p99_ms", "p999_ms")}}
+                                                          for k in ("p50_ms", "p99_ms", "p999_ms")},
+                                       "kafka_alone": {k: median([r["kafka_alone"][k] for r in runs_])
+                                                       for k in ("p50_ms", "p99_ms", "p999_ms")}}
                            for rate, runs_ in light.items()}
         if 500 in LIGHT_RATES:
             result["light_e2e_500"] = end_to_end(light_record, "order")
@@ -812,7 +826,9 @@ def main():
             psi0, t0 = cpu_pressure_us(), time.monotonic()
             half.append(load_tool(args, f"load-open-{index}"))
             half[-1]["cpu_pressure_pct"] = pressure_pct(psi0, cpu_pressure_us(), time.monotonic() - t0)
-            print(json.dumps({k: half[-1][k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "ok", "requests")}))
+            half[-1]["kafka_alone"] = kafka_alone_open(rate, SECONDS)
+            print(json.dumps({k: half[-1][k] for k in ("rps", "p50_ms", "p99_ms", "p999_ms", "ok", "requests",
+                                                        "kafka_alone")}))
         wait_for(consumers_caught_up, 120, "the consumers to catch up with the open loop")
         time.sleep(1)  # the repositories' last commits
         o = median_run(half, "p99_ms")
@@ -822,7 +838,9 @@ def main():
                              "p999_ms": o["p999_ms"], "max_ms": o["max_ms"],
                              "max_connections_used": o["connections"],
                              "runs": [{k: h[k] for k in ("p50_ms", "p99_ms", "p999_ms", "ok", "requests",
-                                                         "cpu_pressure_pct")} for h in half],
+                                                         "cpu_pressure_pct", "kafka_alone")} for h in half],
+                             "kafka_alone": {k: median([h["kafka_alone"][k] for h in half])
+                                             for k in ("p50_ms", "p99_ms", "p999_ms")},
                              "tail": tail_beside_gc(record)}
         print(json.dumps({k: v for k, v in result["latency"].items() if k != "runs"}))
 
@@ -943,6 +961,11 @@ def summarise(r):
     ]
 
 
+def alone_cell(x):
+    k = x.get("kafka_alone")
+    return f"{k['p50_ms']} / {k['p99_ms']} / {k['p999_ms']}" if k else ""
+
+
 def report(r):
     m, f, t = r["machine"], r["figures"], r["targets"]
     yes = lambda ok: "met" if ok else "**not met**"
@@ -989,20 +1012,29 @@ def report(r):
         f"{r['consoles']['gateway_cpu_ms_per_1000_without']} / {r['consoles']['gateway_cpu_ms_per_1000_with']}; "
         f"{r['consoles']['brokers_cpu_ms_per_1000_without']} / {r['consoles']['brokers_cpu_ms_per_1000_with']} |",
         "",
-        f"A quiet shop: open loop at light rates, {len(next(iter(r['light'].values()))['runs'])} runs of each in "
-        "turn; the median of each figure, then every run's p50 / p99 ms.",
+        f"A quiet shop, and half load: open loop at light rates, {len(next(iter(r['light'].values()))['runs'])} "
+        "runs of each in turn, then at half the maximum; the median of each figure, then every run's p50 / p99 ms.",
         "",
-        "| rate | p50 ms | p99 ms | p999 ms | runs (p50 / p99; CPU pressure %) |",
-        "|---|---|---|---|---|",
-        *[f"| {rate}/s | {x['p50_ms']} | {x['p99_ms']} | {x['p999_ms']} | "
-          + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}; {run.get('cpu_pressure_pct')} %" for run in x["runs"])
+        "| rate | p50 ms | p99 ms | p999 ms | Kafka alone p50 / p99 / p999 ms | runs (p50 / p99; CPU pressure %; "
+        "Kafka alone p99) |",
+        "|---|---|---|---|---|---|",
+        *[f"| {rate}/s | {x['p50_ms']} | {x['p99_ms']} | {x['p999_ms']} | {alone_cell(x)} | "
+          + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}; {run.get('cpu_pressure_pct')} %"
+                      + (f"; {run['kafka_alone']['p99_ms']}" if "kafka_alone" in run else "") for run in x["runs"])
           + " |" for rate, x in r["light"].items()],
+        f"| {r['latency']['rate']}/s (50 %) | {r['latency']['p50_ms']} | {r['latency']['p99_ms']} | "
+        f"{r['latency']['p999_ms']} | {alone_cell(r['latency'])} | "
+        + ", ".join(f"{run['p50_ms']} / {run['p99_ms']}; {run.get('cpu_pressure_pct')} %"
+                    + (f"; {run['kafka_alone']['p99_ms']}" if "kafka_alone" in run else "")
+                    for run in r["latency"]["runs"]) + " |",
         *([f"| end to end at 500/s (gateway → shipped, {r['light_e2e_500']['e2e_orders']} orders of the first run) "
-           f"| {r['light_e2e_500']['e2e_p50_ms']} | {r['light_e2e_500']['e2e_p99_ms']} | | |"]
+           f"| {r['light_e2e_500']['e2e_p50_ms']} | {r['light_e2e_500']['e2e_p99_ms']} | | | |"]
           if "light_e2e_500" in r else []),
         "",
         "CPU pressure: the share of the phase during which some runnable task waited for a core "
-        "(/proc/pressure/cpu).",
+        "(/proc/pressure/cpu). Kafka alone: right after each run, the order service's producer writes at the "
+        "same rate, open loop, to a topic nobody reads (kafka-demo-produce-bench --rate): the brokers' own "
+        "latency at that rate on this machine, without our hops and consumers.",
         *[f"Tail beside the brokers' GC pauses, {label}: {x['slow']} of {x['answers']} answers over "
           f"{x['slow_ms']} ms, {x['slow_beside_gc_pause']} of them in flight during a pause; "
           f"{x['gc_pauses']} pauses, longest {x['gc_pause_max_ms']} ms, {x['gc_paused_pct_of_time']} % of the time."

@@ -3,7 +3,9 @@
 // service's producer: kd::kafka::Producer with the same options (idempotent, acks=all, linger, delivery
 // timeout, extra properties), one producer per partition as there is one order instance per partition,
 // all completing on one io thread as in the service. --window bounds the writes in flight: the ceiling
-// takes a large one, the pipeline has at most its HTTP concurrency. Prints one JSON line.
+// takes a large one, the pipeline has at most its HTTP concurrency. --rate makes it an open loop instead:
+// write i starts at t0 + i/rate whatever the acknowledgements do, and its latency counts from that planned
+// start, as kafka-demo-load counts the pipeline's, so the two compare at the same rate. Prints one JSON line.
 #include <algorithm>
 #include <functional>
 #include <iostream>
@@ -25,6 +27,7 @@ struct Config {
       producer;  // the order service's settings and defaults: the ceiling is the pipeline's
   std::uint64_t messages = 200'000;
   int window = 50'000;
+  double rate = 0;  // writes per second, open loop; 0: as fast as the window allows
 
   void bind_options(CLI::App& app) {
     bind_common_options(app, common);
@@ -33,9 +36,13 @@ struct Config {
     app.add_option("--messages", messages, "Orders to write")
         ->check(CLI::PositiveNumber)
         ->capture_default_str();
-    app.add_option("--window", window, "Most writes in flight at once")
+    app.add_option("--window", window, "Closed loop: most writes in flight at once")
         ->check(CLI::Range(1, 100'000))
         ->capture_default_str();
+    app.add_option("--rate", rate,
+                   "Open loop: write i starts at t0 + i/R; its latency counts from then (default: closed, "
+                   "as fast as --window allows)")
+        ->check(CLI::PositiveNumber);
   }
 };
 
@@ -82,38 +89,57 @@ int run(const Config& config) {
   state.ack_us.reserve(config.messages);
   const auto began = std::chrono::steady_clock::now();
   auto finished = began;
+  std::function<void()> pump;
 
-  std::function<void()> pump = [&] {
-    while (state.in_flight < config.window && state.sent < config.messages) {
-      const int partition = static_cast<int>(state.sent % producers.size());
-      const Order order{std::time(nullptr), UserId{user_ids.next_string()}, money(random),
-                        OrderId{order_ids[partition]->next_string()}};
-      const std::string payload = to_json(order);
-      state.bytes += payload.size();
-      ++state.sent;
-      ++state.in_flight;
-      const auto sent_at = std::chrono::steady_clock::now();
-      producers[partition]->async_produce(
-          config.kafka.topic, partition, payload,
-          asio::bind_executor(io, [&, sent_at](Result<kafka::Delivery> result) {
-            --state.in_flight;
-            ++state.done;
-            const auto now = std::chrono::steady_clock::now();
-            state.ack_us.push_back(
-                std::chrono::duration_cast<std::chrono::microseconds>(now - sent_at).count());
-            if (!result) {
-              if (state.errors++ == 0) state.first_error = result.error().message;
-            }
-            if (state.done == config.messages) {
-              finished = now;
-              io.stop();
-            } else {
-              pump();
-            }
-          }));
-    }
+  // Starts write number state.sent, whose latency counts from planned_start.
+  const auto send_one = [&](std::chrono::steady_clock::time_point planned_start) {
+    const int partition = static_cast<int>(state.sent % producers.size());
+    const Order order{std::time(nullptr), UserId{user_ids.next_string()}, money(random),
+                      OrderId{order_ids[partition]->next_string()}};
+    const std::string payload = to_json(order);
+    state.bytes += payload.size();
+    ++state.sent;
+    ++state.in_flight;
+    producers[partition]->async_produce(
+        config.kafka.topic, partition, payload,
+        asio::bind_executor(io, [&, planned_start](Result<kafka::Delivery> result) {
+          --state.in_flight;
+          ++state.done;
+          const auto now = std::chrono::steady_clock::now();
+          state.ack_us.push_back(
+              std::chrono::duration_cast<std::chrono::microseconds>(now - planned_start).count());
+          if (!result) {
+            if (state.errors++ == 0) state.first_error = result.error().message;
+          }
+          if (state.done == config.messages) {
+            finished = now;
+            io.stop();
+          } else if (config.rate <= 0) {
+            pump();
+          }
+        }));
   };
-  asio::post(io, pump);
+  // Closed: keeps the window full, refilled from each acknowledgement.
+  pump = [&] {
+    while (state.in_flight < config.window && state.sent < config.messages)
+      send_one(std::chrono::steady_clock::now());
+  };
+  // Open: every write whose planned start has come, then sleeps until the next one's.
+  asio::steady_timer pace(io);
+  const auto planned = [&](std::uint64_t index) {
+    return began + std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                       std::chrono::duration<double>(static_cast<double>(index) / config.rate));
+  };
+  std::function<void()> pace_writes = [&] {
+    const auto now = std::chrono::steady_clock::now();
+    while (state.sent < config.messages && planned(state.sent) <= now) send_one(planned(state.sent));
+    if (state.sent == config.messages) return;
+    pace.expires_at(planned(state.sent));
+    pace.async_wait([&](const std::error_code& error) {
+      if (!error) pace_writes();
+    });
+  };
+  asio::post(io, config.rate > 0 ? pace_writes : pump);
   auto guard = asio::make_work_guard(io);
   io.run();
 
@@ -138,6 +164,8 @@ int run(const Config& config) {
   out["msgs_per_s"] = seconds > 0 ? std::round(static_cast<double>(state.done) / seconds) : 0.0;
   out["ack_p50_ms"] = pct(0.5);
   out["ack_p99_ms"] = pct(0.99);
+  out["ack_p999_ms"] = pct(0.999);
+  if (config.rate > 0) out["rate"] = config.rate;
   std::cout << out.dump() << std::endl;
   return 0;
 }
