@@ -1,7 +1,10 @@
 #include "common/runtime.hpp"
 
+#include <malloc.h>
+
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <mutex>
 
 namespace kd {
@@ -12,6 +15,10 @@ std::mutex shutdown_mutex;
 std::function<void(std::string_view)> request_shutdown;  // while run_until_signal runs
 
 }  // namespace
+
+void limit_malloc_arenas() {
+  if (std::getenv("MALLOC_ARENA_MAX") == nullptr) mallopt(M_ARENA_MAX, 2);
+}
 
 void run_until_signal(asio::io_context& io, std::function<asio::awaitable<void>()> on_signal) {
   bool draining = false;  // the io thread's own
