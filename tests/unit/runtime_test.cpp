@@ -1,6 +1,8 @@
 // limit_malloc_arenas: however many threads allocate at once, glibc keeps to two arenas. Arenas are never
 // freed, so the check runs in a fresh copy of this binary (the other tests' threads have made arenas
 // already), which counts the heaps malloc_info reports while eight threads each hold an allocation.
+#include "common/runtime.hpp"
+
 #include <gtest/gtest.h>
 #include <malloc.h>
 #include <spawn.h>
@@ -15,7 +17,6 @@
 #include <thread>
 #include <vector>
 
-#include "common/runtime.hpp"
 #include "temp_dir.hpp"
 
 extern char** environ;
