@@ -205,18 +205,21 @@ BROKER_KEYS = ("num.network.threads", "num.io.threads", "num.replica.fetchers", 
                "replica.fetch.min.bytes", "min.insync.replicas", "default.replication.factor")
 
 
-def default_linger_ms():
-    """The order service's own default, as its --help prints it ("--linger-ms INT:INT in [0 - 1000]=1")."""
-    match = re.search(r"--linger-ms\b[^\n]*=(\d+)", output([str(BIN / "order"), "--help"]))
-    return int(match.group(1)) if match else None
+def order_default(flag):
+    """The order service's own default for a flag, as its --help prints it ("--linger-ms INT:INT in
+    [0 - 1000]=1", "--linger-when TEXT:{always,busy}=busy")."""
+    match = re.search(rf"--{flag}\b[^\n]*=(\w+)", output([str(BIN / "order"), "--help"]))
+    return match.group(1) if match else None
 
 
 def settings_in_force(brokers):
     """The settings the figures depend on: the producer's and consumers' (from the environment the services
     inherit, else their defaults), and broker-0's properties and JVM flags (the three brokers share them)."""
     settings = {"producer": {"acks": "all", "enable.idempotence": True,
-                             "linger.ms": int(ENV["PRODUCER_LINGER_MS"]) if ENV.get("PRODUCER_LINGER_MS")
-                             else default_linger_ms()},
+                             "linger.ms": int(ENV.get("PRODUCER_LINGER_MS") or order_default("linger-ms")),
+                             # busy: librdkafka's linger.ms is 0 and an order waits the linger only if
+                             # another left less than it ago (src/common/kafka/send_pacer.hpp)
+                             "linger when": ENV.get("PRODUCER_LINGER_WHEN") or order_default("linger-when")},
                 "environment": {k: v for k, v in ENV.items()
                                 if k.startswith(("PRODUCER_", "DELIVERY_", "KAFKA_PROPERTIES", "COMMIT_"))}}
     properties = VAR / "kafka" / "broker-0" / "server.properties"
@@ -735,7 +738,8 @@ def main():
                                    "bytes_per_msg": round(k["bytes_per_msg"], 1), "window": k["window"],
                                    "ack_p50_ms": k["ack_p50_ms"], "ack_p99_ms": k["ack_p99_ms"],
                                    "window64_msgs_per_s": k64["msgs_per_s"], "window64_ack_p50_ms": k64["ack_p50_ms"],
-                                   "window64_ack_p99_ms": k64["ack_p99_ms"], "linger_ms": k["linger_ms"]}
+                                   "window64_ack_p99_ms": k64["ack_p99_ms"], "linger_ms": k["linger_ms"],
+                                   "linger_when": k.get("linger_when")}
         print(json.dumps(result["kafka_produce"]))
 
         step("Starting the eight services")

@@ -63,6 +63,8 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                            .client_id = "order-" + std::to_string(*partition),
                                            .delivery_timeout = config.producer.delivery_timeout,
                                            .linger_ms = config.producer.linger_ms,
+                                           .linger_when = config.producer.linger_when,
+                                           .executor = io.get_executor(),
                                            .extra = config.kafka.properties,
                                            // No write succeeds after a fatal error: exit (drained) so that
                                            // the orchestrator starts the instance again with a new producer.

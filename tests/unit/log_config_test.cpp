@@ -194,10 +194,10 @@ TEST(Log, ParseLevel) {
 class ConfigTest : public ::testing::Test {
  protected:
   ConfigTest() {
-    for (const char* name :
-         {"KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_PARTITIONS", "KAFKA_PROPERTIES", "LOG_LEVEL",
-          "SHUTDOWN_TIMEOUT_MS", "POD_NAME", "LISTEN", "HTTP_BODY_LIMIT", "HTTP_REQUEST_TIMEOUT_MS",
-          "HTTP_IDLE_TIMEOUT_MS", "HTTP_MAX_CONNECTIONS", "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS"}) {
+    for (const char* name : {"KAFKA_BROKERS", "KAFKA_TOPIC", "KAFKA_PARTITIONS", "KAFKA_PROPERTIES",
+                             "LOG_LEVEL", "SHUTDOWN_TIMEOUT_MS", "POD_NAME", "LISTEN", "HTTP_BODY_LIMIT",
+                             "HTTP_REQUEST_TIMEOUT_MS", "HTTP_IDLE_TIMEOUT_MS", "HTTP_MAX_CONNECTIONS",
+                             "DELIVERY_TIMEOUT_MS", "PRODUCER_LINGER_MS", "PRODUCER_LINGER_WHEN"}) {
       cleared_.push_back(std::make_unique<ScopedEnv>(name, nullptr));
     }
   }
@@ -233,6 +233,8 @@ TEST_F(ConfigTest, DefaultsWorkOnALaptop) {
   EXPECT_EQ(config_.common.shutdown_timeout, std::chrono::milliseconds(20'000));
   EXPECT_EQ(config_.common.pod_name, "");
   EXPECT_EQ(config_.http.listen, "") << "the order service picks 8100 + partition itself";
+  EXPECT_EQ(config_.producer.linger_ms, 1);
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::always);
 }
 
 TEST_F(ConfigTest, EnvironmentIsRead) {
@@ -275,7 +277,9 @@ TEST_F(ConfigTest, FlagsAreRead) {
                    "--delivery-timeout-ms",
                    "700",
                    "--linger-ms",
-                   "5"}),
+                   "5",
+                   "--linger-when",
+                   "busy"}),
             std::nullopt)
       << printed_;
   EXPECT_EQ(config_.kafka.topic, "orders2");
@@ -289,6 +293,13 @@ TEST_F(ConfigTest, FlagsAreRead) {
   EXPECT_EQ(config_.http.idle_timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(config_.producer.delivery_timeout, std::chrono::milliseconds(700));
   EXPECT_EQ(config_.producer.linger_ms, 5);
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::busy);
+}
+
+TEST_F(ConfigTest, WhenTheProducerLingersComesFromTheEnvironment) {
+  ScopedEnv when("PRODUCER_LINGER_WHEN", "busy");
+  ASSERT_EQ(parse({}), std::nullopt) << printed_;
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::busy);
 }
 
 TEST_F(ConfigTest, ConnectionLimitFromTheEnvironmentAndItsBounds) {
@@ -307,7 +318,7 @@ TEST_F(ConfigTest, BadValuesExitWith2NamingTheFlag) {
       {"--partitions", "0"},      {"--partitions", "abc"},    {"--partitions", "1001"},
       {"--log-level", "loud"},    {"--body-limit", "10"},     {"--shutdown-timeout-ms", "-1"},
       {"--linger-ms", "5000"},    {"--idle-timeout-ms", "1"}, {"--kafka-property", "novalue"},
-      {"--kafka-property", "=v"}, {"--no-such-flag"},
+      {"--kafka-property", "=v"}, {"--no-such-flag"},         {"--linger-when", "sometimes"},
   };
   for (const auto& args : bad) {
     config_ = order::Config{};

@@ -21,6 +21,12 @@ using Properties = std::map<std::string, std::string>;
 // 200 and 500 orders/s of 5 ms, the same closed-loop maximum; 0 sends each order alone and halves the
 // maximum.
 inline constexpr int kDefaultLingerMs = 1;
+// Whether every batch waits the linger (librdkafka's linger.ms) or only writes begun while others are in
+// flight (send_pacer.hpp). "busy" halves the median at 200-1000 orders/s but takes a quarter to a third off
+// the maximum at 64 connections (librdkafka at linger.ms 0 spends two to three times the CPU per write under
+// load): by turns, bench/README.md item 10. The maximum is a target, so the default stays "always".
+enum class LingerWhen { always, busy };
+inline constexpr LingerWhen kDefaultLingerWhen = LingerWhen::always;
 inline constexpr std::chrono::milliseconds kDefaultDeliveryTimeout{5'000};
 
 // Sets every property, stopping at the first one librdkafka rejects.

@@ -10,7 +10,9 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -20,6 +22,7 @@
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/client_events.hpp"
 #include "common/kafka/durability.hpp"
+#include "common/kafka/send_pacer.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
 
@@ -32,6 +35,11 @@ struct ProducerOptions {
   // failed, so a request never hangs on Kafka.
   std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
   int linger_ms = kDefaultLingerMs;
+  // always: librdkafka's linger.ms, every batch waits linger_ms. busy: librdkafka's linger.ms is 0 and a
+  // write waits only if another left less than linger_ms ago (send_pacer.hpp); needs `executor`, where
+  // the batches' timer runs and where writes must be started.
+  LingerWhen linger_when = LingerWhen::always;
+  asio::any_io_executor executor;
   Properties extra;
   // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
   std::function<void(const std::string&)> on_fatal;
@@ -100,7 +108,8 @@ class Producer {
   Result<TopicDurability> describe_durability(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
-  int pending() const { return handle_ ? handle_->outq_len() : 0; }
+  // Writes not yet acknowledged or failed: librdkafka's, and those held for the next batch.
+  int pending() const;
   // True while librdkafka's statistics show a broker up.
   bool brokers_reachable() const { return events_->brokers_up(); }
   // Why not, with librdkafka's last error (a refused password, an untrusted certificate); nullopt if up.
@@ -114,17 +123,26 @@ class Producer {
   class Callbacks;
   template <class Handler>
   class Waiter;
+  struct HeldWrite;
+  struct Pacing;
 
   Producer() = default;
   template <class Handler>
   static std::unique_ptr<DeliveryWaiter> make_waiter(Handler handler);
+  // Hands the write to librdkafka now, or holds it for the next batch (linger only when busy).
   void enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter);
+  void send(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter);
+  // Sends the held batch; the caller holds pacing_->mutex.
+  void send_held_batch();
+  void send_together(std::span<HeldWrite> writes);
 
   ProducerOptions options_;
   // Declared before the handle, so destroyed after it: librdkafka calls them until it is gone.
   std::unique_ptr<Callbacks> callbacks_;
   std::unique_ptr<ClientEvents> events_;
   std::unique_ptr<RdKafka::Producer> handle_;
+  // Set when lingering only when busy; shared with the batch timer's handlers, which may outlive us.
+  std::shared_ptr<Pacing> pacing_;
   // Serves delivery reports and events; declared last, so stopped before the handle goes.
   std::jthread poller_;
 };

@@ -95,6 +95,17 @@ void bind_producer_options(CLI::App& app, ProducerSettings& producer) {
       ->envname("PRODUCER_LINGER_MS")
       ->check(CLI::Range(0, 1000))
       ->capture_default_str();
+  app.add_option_function<std::string>(
+         "--linger-when",
+         [&producer](const std::string& when) {
+           producer.linger_when = when == "busy" ? LingerWhen::busy : LingerWhen::always;
+         },
+         "always: every batch waits the linger (librdkafka's linger.ms); busy: a write waits it only while "
+         "others are in flight, so a quiet shop's orders go at once but the maximum under load is lower "
+         "(bench/README.md, item 10)")
+      ->envname("PRODUCER_LINGER_WHEN")
+      ->check(CLI::IsMember({"always", "busy"}))
+      ->default_str(kDefaultLingerWhen == LingerWhen::busy ? "busy" : "always");
 }
 
 }  // namespace kd::kafka

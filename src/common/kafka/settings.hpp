@@ -34,6 +34,7 @@ namespace kafka {
 struct ProducerSettings {
   std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
   int linger_ms = kDefaultLingerMs;
+  LingerWhen linger_when = kDefaultLingerWhen;
 };
 
 // Also sets the app's final callback: once every flag is read, the security settings are checked and turned

@@ -64,6 +64,8 @@ int run(const Config& config) {
                                              .client_id = "produce-bench-" + std::to_string(partition),
                                              .delivery_timeout = config.producer.delivery_timeout,
                                              .linger_ms = config.producer.linger_ms,
+                                             .linger_when = config.producer.linger_when,
+                                             .executor = io.get_executor(),
                                              .extra = config.kafka.properties});
     if (!producer) {
       std::cerr << "produce-bench: " << producer.error().message << "\n";
@@ -158,6 +160,7 @@ int run(const Config& config) {
   out["producers"] = producers.size();
   out["window"] = config.window;
   out["linger_ms"] = config.producer.linger_ms;
+  out["linger_when"] = config.producer.linger_when == kafka::LingerWhen::busy ? "busy" : "always";
   out["bytes_per_msg"] =
       state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
   out["seconds"] = std::round(seconds * 1000) / 1000;
