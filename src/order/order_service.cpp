@@ -64,7 +64,6 @@ Result<std::unique_ptr<Service>> Service::create(asio::io_context& io, const Con
                                            .delivery_timeout = config.producer.delivery_timeout,
                                            .linger_ms = config.producer.linger_ms,
                                            .linger_when = config.producer.linger_when,
-                                           .executor = io.get_executor(),
                                            .extra = config.kafka.properties,
                                            // No write succeeds after a fatal error: exit (drained) so that
                                            // the orchestrator starts the instance again with a new producer.

@@ -234,7 +234,7 @@ TEST_F(ConfigTest, DefaultsWorkOnALaptop) {
   EXPECT_EQ(config_.common.pod_name, "");
   EXPECT_EQ(config_.http.listen, "") << "the order service picks 8100 + partition itself";
   EXPECT_EQ(config_.producer.linger_ms, 1);
-  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::always);
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::busy);
 }
 
 TEST_F(ConfigTest, EnvironmentIsRead) {
@@ -279,7 +279,7 @@ TEST_F(ConfigTest, FlagsAreRead) {
                    "--linger-ms",
                    "5",
                    "--linger-when",
-                   "busy"}),
+                   "always"}),
             std::nullopt)
       << printed_;
   EXPECT_EQ(config_.kafka.topic, "orders2");
@@ -293,13 +293,13 @@ TEST_F(ConfigTest, FlagsAreRead) {
   EXPECT_EQ(config_.http.idle_timeout, std::chrono::milliseconds(3000));
   EXPECT_EQ(config_.producer.delivery_timeout, std::chrono::milliseconds(700));
   EXPECT_EQ(config_.producer.linger_ms, 5);
-  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::busy);
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::always);
 }
 
 TEST_F(ConfigTest, WhenTheProducerLingersComesFromTheEnvironment) {
-  ScopedEnv when("PRODUCER_LINGER_WHEN", "busy");
+  ScopedEnv when("PRODUCER_LINGER_WHEN", "always");
   ASSERT_EQ(parse({}), std::nullopt) << printed_;
-  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::busy);
+  EXPECT_EQ(config_.producer.linger_when, kafka::LingerWhen::always);
 }
 
 TEST_F(ConfigTest, ConnectionLimitFromTheEnvironmentAndItsBounds) {

@@ -21,12 +21,13 @@ using Properties = std::map<std::string, std::string>;
 // 200 and 500 orders/s of 5 ms, the same closed-loop maximum; 0 sends each order alone and halves the
 // maximum.
 inline constexpr int kDefaultLingerMs = 1;
-// Whether every batch waits the linger (librdkafka's linger.ms) or only writes begun while others are in
-// flight (send_pacer.hpp). "busy" halves the median at 200-1000 orders/s but takes a quarter to a third off
-// the maximum at 64 connections (librdkafka at linger.ms 0 spends two to three times the CPU per write under
-// load): by turns, bench/README.md item 10. The maximum is a target, so the default stays "always".
+// Whether every batch waits the linger (always: librdkafka's linger.ms) or only writes begun while the shop
+// is busy (busy: a write begun with nothing in flight and none begun for 5 ms goes by a second handle that
+// does not linger; producer.hpp). By turns (bench/README.md item 10): busy halves the median at 200 and
+// 500 orders/s (1.4 against 2.6-3.1 ms at 200/s) and the end-to-end time; at 64 connections it took
+// 4,964 against 5,212 orders/s (medians of two pairs) and 3,975 against 4,550 in a drifting four-pair run.
 enum class LingerWhen { always, busy };
-inline constexpr LingerWhen kDefaultLingerWhen = LingerWhen::always;
+inline constexpr LingerWhen kDefaultLingerWhen = LingerWhen::busy;
 inline constexpr std::chrono::milliseconds kDefaultDeliveryTimeout{5'000};
 
 // Sets every property, stopping at the first one librdkafka rejects.

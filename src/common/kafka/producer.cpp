@@ -10,6 +10,7 @@ namespace kd::kafka {
 
 class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
  public:
+  // Called by both handles' poll threads.
   void dr_cb(RdKafka::Message& message) override {
     std::unique_ptr<DeliveryWaiter> waiter(static_cast<DeliveryWaiter*>(message.msg_opaque()));
     if (!waiter) return;
@@ -27,69 +28,27 @@ class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
     waiter->complete(Delivery{message.partition(), message.offset()});
   }
 
-  // Writes handed to librdkafka and not yet reported delivered or failed (what "busy" means to the pacer).
+  // Writes handed to librdkafka and not yet reported delivered or failed: "busy" (LingerWhen::busy).
   std::atomic<int> in_flight{0};
 };
 
-// A write held for the next batch: owned copies, since the caller's buffers may go once enqueue returns.
-struct Producer::HeldWrite {
-  HeldWrite(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter)
-      : topic(record.topic),
-        partition(record.partition),
-        key(record.key ? std::optional<std::string>(*record.key) : std::nullopt),
-        value(record.value),
-        waiter(std::move(waiter)) {
-    for (const auto& [name, content] : record.headers) headers.emplace_back(name, content);
-  }
-  // Can go with others in one produce_batch call, which takes no headers and needs a fixed partition.
-  bool batchable() const { return headers.empty() && partition != kAnyPartition; }
-  OutgoingRecord view() const {
-    OutgoingRecord record{.topic = topic, .partition = partition, .value = value};
-    if (key) record.key = *key;
-    for (const auto& [name, content] : headers) record.headers.emplace_back(name, content);
-    return record;
-  }
-
-  std::string topic;
-  int partition;
-  std::optional<std::string> key;
-  std::string value;
-  std::vector<std::pair<std::string, std::string>> headers;
-  std::unique_ptr<DeliveryWaiter> waiter;
-};
-
-struct Producer::Pacing {
-  Pacing(const asio::any_io_executor& executor, std::chrono::milliseconds linger, Producer* owner)
-      : pacer(linger), timer(executor), owner(owner) {}
-
-  std::mutex mutex;  // guards all below but the timer, which only the executor's thread touches
-  SendPacer pacer;
-  std::vector<HeldWrite> held;
-  asio::steady_timer timer;
-  Producer* owner;  // null once the producer is going: a late timer then does nothing
-};
-
-Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& options) {
-  const bool linger_when_busy = options.linger_when == LingerWhen::busy && options.linger_ms > 0;
-  if (linger_when_busy && !options.executor) {
-    return make_error(Errc::internal, "a producer that lingers only when busy needs an executor");
-  }
-  std::unique_ptr<Producer> producer(new Producer());
-  producer->options_ = options;
-  producer->callbacks_ = std::make_unique<Callbacks>();
-  producer->events_ = std::make_unique<ClientEvents>(options.client_id, options.on_fatal);
-
+Result<std::unique_ptr<Producer::Client>> Producer::open_client(const ProducerOptions& options, bool express,
+                                                                Callbacks& callbacks) {
+  const auto client_id = express ? options.client_id + "-express" : options.client_id;
+  const int linger_ms = express ? 0 : options.linger_ms;
+  auto client = std::make_unique<Client>();
+  client->events = std::make_unique<ClientEvents>(client_id, options.on_fatal);
   std::unique_ptr<RdKafka::Conf> conf(RdKafka::Conf::create(RdKafka::Conf::CONF_GLOBAL));
   std::string reason;
   // Idempotence implies acks=all and bounded in-flight requests: the broker acknowledges only what every
   // in-sync replica has, and a retried batch is never written twice nor reordered.
   const Properties ours = {
       {"bootstrap.servers", options.brokers},
-      {"client.id", options.client_id},
+      {"client.id", client_id},
       {"enable.idempotence", "true"},
       {"acks", "all"},
       {"message.timeout.ms", std::to_string(options.delivery_timeout.count())},
-      {"linger.ms", std::to_string(linger_when_busy ? 0 : options.linger_ms)},
+      {"linger.ms", std::to_string(linger_ms)},
       {"socket.nagle.disable", "true"},
       // librdkafka backs off reconnecting to a dead broker up to 10 s by default, and it is the woken broker
       // thread that expires queued writes: with every broker down, answers came 5-10 s after a 5 s delivery
@@ -97,48 +56,77 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
       {"reconnect.backoff.max.ms", "1000"},
   };
   if (auto status = set_properties(*conf, ours); !status) return status.error();
-  if (auto status = set_properties(*conf, options.extra); !status) return status.error();
-  if (auto status = producer->events_->attach(*conf); !status) return status.error();
-  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(producer->callbacks_.get()), reason) !=
+  Properties extra = options.extra;
+  if (express) extra.erase("linger.ms");  // never lingers, whatever the operator's tuning says
+  if (auto status = set_properties(*conf, extra); !status) return status.error();
+  if (auto status = client->events->attach(*conf); !status) return status.error();
+  if (conf->set("dr_cb", static_cast<RdKafka::DeliveryReportCb*>(&callbacks), reason) !=
       RdKafka::Conf::CONF_OK) {
     return make_error(Errc::internal, "Kafka producer callbacks: " + reason);
   }
-  producer->handle_.reset(RdKafka::Producer::create(conf.get(), reason));
-  if (!producer->handle_) return make_error(Errc::bad_request, "cannot create Kafka producer: " + reason);
-  if (linger_when_busy) {
-    producer->pacing_ = std::make_shared<Pacing>(
-        options.executor, std::chrono::milliseconds(options.linger_ms), producer.get());
-  }
-  producer->poller_ = std::jthread([raw = producer.get()](std::stop_token stop) {
-    while (!stop.stop_requested()) raw->handle_->poll(50);
+  client->handle.reset(RdKafka::Producer::create(conf.get(), reason));
+  if (!client->handle) return make_error(Errc::bad_request, "cannot create Kafka producer: " + reason);
+  client->poller = std::jthread([raw = client->handle.get()](std::stop_token stop) {
+    while (!stop.stop_requested()) raw->poll(50);
   });
+  return client;
+}
+
+Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& options) {
+  std::unique_ptr<Producer> producer(new Producer());
+  producer->options_ = options;
+  producer->callbacks_ = std::make_unique<Callbacks>();
+  auto lingering = open_client(options, false, *producer->callbacks_);
+  if (!lingering) return lingering.error();
+  producer->lingering_ = std::move(*lingering);
+  if (options.linger_when == LingerWhen::busy && options.linger_ms > 0) {
+    auto express = open_client(options, true, *producer->callbacks_);
+    if (!express) return express.error();
+    producer->express_ = std::move(*express);
+  }
   return producer;
 }
 
-Producer::~Producer() {
-  if (!handle_) return;
-  if (pacing_) {
-    std::lock_guard lock(pacing_->mutex);
-    send_held_batch();
-    pacing_->owner = nullptr;
+Producer::Client::~Client() {
+  if (poller.joinable()) {
+    poller.request_stop();
+    poller.join();
   }
-  if (!flush(options_.delivery_timeout + std::chrono::seconds(1))) {
+}
+
+void Producer::close(Client& client) {
+  const auto timeout = options_.delivery_timeout + std::chrono::seconds(1);
+  if (client.handle->flush(static_cast<int>(timeout.count())) != RdKafka::ERR_NO_ERROR) {
     // Fail what is left rather than leave callers waiting: their waiters complete with a purge error.
-    handle_->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
-    handle_->poll(0);
-    log::warn("kafka producer closed with writes still pending", {{"pending", handle_->outq_len()}});
+    client.handle->purge(RdKafka::Producer::PURGE_QUEUE | RdKafka::Producer::PURGE_INFLIGHT);
+    client.handle->poll(0);
+    log::warn("kafka producer closed with writes still pending", {{"pending", client.handle->outq_len()}});
   }
-  poller_.request_stop();
-  if (poller_.joinable()) poller_.join();
-  handle_->poll(0);  // deliver any last reports
+  client.poller.request_stop();
+  if (client.poller.joinable()) client.poller.join();
+  client.handle->poll(0);  // deliver any last reports
+}
+
+Producer::~Producer() {
+  if (express_) close(*express_);
+  if (lingering_) close(*lingering_);
 }
 
 Result<int> Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
+  if (express_) {
+    // Its own connections and metadata too, or the first quiet order would pay for them.
+    if (auto known = warm_up(*express_->handle, topic, timeout); !known) return known;
+  }
+  return warm_up(*lingering_->handle, topic, timeout);
+}
+
+Result<int> Producer::warm_up(RdKafka::Producer& handle, const std::string& topic,
+                              std::chrono::milliseconds timeout) {
   std::string reason;
-  std::unique_ptr<RdKafka::Topic> handle(RdKafka::Topic::create(handle_.get(), topic, nullptr, reason));
-  if (!handle) return make_error(Errc::bad_request, "topic " + topic + ": " + reason);
+  std::unique_ptr<RdKafka::Topic> topic_handle(RdKafka::Topic::create(&handle, topic, nullptr, reason));
+  if (!topic_handle) return make_error(Errc::bad_request, "topic " + topic + ": " + reason);
   RdKafka::Metadata* raw = nullptr;
-  const auto code = handle_->metadata(false, handle.get(), &raw, static_cast<int>(timeout.count()));
+  const auto code = handle.metadata(false, topic_handle.get(), &raw, static_cast<int>(timeout.count()));
   std::unique_ptr<RdKafka::Metadata> metadata(raw);
   if (code != RdKafka::ERR_NO_ERROR) return to_error(code, "cannot read metadata of topic " + topic);
   for (const auto* entry : *metadata->topics()) {
@@ -151,132 +139,78 @@ Result<int> Producer::warm_up(const std::string& topic, std::chrono::millisecond
 
 Result<TopicDurability> Producer::describe_durability(const std::string& topic,
                                                       std::chrono::milliseconds timeout) {
-  return kafka::describe_durability(handle_->c_ptr(), topic, timeout);
+  return kafka::describe_durability(lingering_->handle->c_ptr(), topic, timeout);
 }
 
 void Producer::raise_fatal_error_for_test(const std::string& reason) {
-  rd_kafka_test_fatal_error(handle_->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER, reason.c_str());
+  rd_kafka_test_fatal_error(lingering_->handle->c_ptr(), RD_KAFKA_RESP_ERR_OUT_OF_ORDER_SEQUENCE_NUMBER,
+                            reason.c_str());
 }
 
 int Producer::pending() const {
-  if (!handle_) return 0;
-  int held = 0;
-  if (pacing_) {
-    std::lock_guard lock(pacing_->mutex);
-    held = static_cast<int>(pacing_->held.size());
-  }
-  return handle_->outq_len() + held;
+  return lingering_->handle->outq_len() + (express_ ? express_->handle->outq_len() : 0);
+}
+
+bool Producer::brokers_reachable() const {
+  return lingering_->events->brokers_up() && (!express_ || express_->events->brokers_up());
+}
+
+std::optional<std::string> Producer::unreachable_reason() const {
+  if (auto reason = lingering_->events->unreachable_reason()) return reason;
+  return express_ ? express_->events->unreachable_reason() : std::nullopt;
+}
+
+std::optional<std::string> Producer::fatal_error() const {
+  if (auto fatal = lingering_->events->fatal_error()) return fatal;
+  return express_ ? express_->events->fatal_error() : std::nullopt;
 }
 
 bool Producer::flush(std::chrono::milliseconds timeout) {
-  if (pacing_) {
-    std::lock_guard lock(pacing_->mutex);
-    send_held_batch();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool flushed = true;
+  for (Client* client : {express_.get(), lingering_.get()}) {
+    if (client == nullptr) continue;
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    flushed = client->handle->flush(static_cast<int>(std::max<std::int64_t>(left.count(), 0))) ==
+                  RdKafka::ERR_NO_ERROR &&
+              flushed;
   }
-  return handle_->flush(static_cast<int>(timeout.count())) == RdKafka::ERR_NO_ERROR;
+  return flushed;
+}
+
+bool Producer::quiet() {
+  if (!express_) return false;
+  const auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  const auto last = last_write_.exchange(now, std::memory_order_relaxed);
+  // Nothing in flight and no write for a while: no other write is coming soon to share a request, so this
+  // one goes by the handle that does not wait. Either alone is not enough: under load the writes in flight
+  // are often all acknowledged at once (each write after that went alone: a third of the maximum lost at 64
+  // connections, bench/README.md item 10), and writes a millisecond apart do share requests.
+  return callbacks_->in_flight.load(std::memory_order_relaxed) == 0 &&
+         now - last >= std::chrono::steady_clock::duration(kQuietGap).count();
 }
 
 void Producer::enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter) {
-  if (!pacing_) return send(record, std::move(waiter));
-  std::unique_lock lock(pacing_->mutex);
-  const auto now = SendPacer::Clock::now();
-  const auto decision = pacing_->pacer.arrive(now, callbacks_->in_flight.load(std::memory_order_relaxed) > 0);
-  pacing_->held.emplace_back(record, std::move(waiter));
-  if (!decision.starts_batch) return;
-  lock.unlock();
-  const auto send_if_due = [weak = std::weak_ptr<Pacing>(pacing_)] {
-    auto pacing = weak.lock();
-    if (!pacing) return;
-    std::lock_guard lock(pacing->mutex);
-    // Not due: a flush sent that batch already and this is a stale wake-up; the new batch has its own.
-    if (pacing->owner && pacing->pacer.batch_due(SendPacer::Clock::now())) pacing->owner->send_held_batch();
-  };
-  const auto& executor = pacing_->timer.get_executor();
-  // Due now: after the handlers already queued, which may begin more writes for this batch.
-  if (decision.due <= now) return asio::post(executor, send_if_due);
-  // Runs at once when called on the executor's thread, as writes are meant to be.
-  asio::dispatch(executor, [weak = std::weak_ptr<Pacing>(pacing_), due = decision.due, send_if_due] {
-    auto pacing = weak.lock();
-    if (!pacing) return;
-    pacing->timer.expires_at(due);  // replaces an earlier batch's wait, if one is left
-    pacing->timer.async_wait([send_if_due](const std::error_code& error) {
-      if (!error) send_if_due();
-    });
-  });
-}
-
-void Producer::send_held_batch() {
-  if (!pacing_->pacer.batch_waiting()) return;
-  auto& held = pacing_->held;
-  for (std::size_t begin = 0; begin < held.size();) {
-    std::size_t end = begin + 1;
-    if (held[begin].batchable()) {
-      while (end < held.size() && held[end].batchable() && held[end].topic == held[begin].topic &&
-             held[end].partition == held[begin].partition)
-        ++end;
-    }
-    if (end - begin == 1) {
-      send(held[begin].view(), std::move(held[begin].waiter));
-    } else {
-      send_together(std::span(held).subspan(begin, end - begin));
-    }
-    begin = end;
-  }
-  held.clear();
-  pacing_->pacer.batch_sent();
-}
-
-// librdkafka takes a run of writes to one partition in a single call, under one lock and with one wake-up
-// of its broker thread, so they leave in one request. Handed over one by one with linger.ms 0, the broker
-// thread woke for each while the rest were still coming and sent them in several small requests: 2-3 times
-// the CPU per write and a p99 of 20 ms instead of 4 at 64 writes in flight (produce benchmark).
-void Producer::send_together(std::span<HeldWrite> writes) {
-  rd_kafka_topic_t* topic = rd_kafka_topic_new(handle_->c_ptr(), writes.front().topic.c_str(), nullptr);
-  if (topic == nullptr) {
-    for (auto& write : writes) send(write.view(), std::move(write.waiter));
-    return;
-  }
-  std::vector<rd_kafka_message_t> messages(writes.size());
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    auto& message = messages[i];
-    message.payload = writes[i].value.data();
-    message.len = writes[i].value.size();
-    message.key = writes[i].key ? writes[i].key->data() : nullptr;
-    message.key_len = writes[i].key ? writes[i].key->size() : 0;
-    message._private = writes[i].waiter.get();
-  }
-  rd_kafka_produce_batch(topic, writes.front().partition, RD_KAFKA_MSG_F_COPY, messages.data(),
-                         static_cast<int>(messages.size()));
-  rd_kafka_topic_destroy(topic);  // librdkafka keeps its own reference while writes are queued
-  for (std::size_t i = 0; i < writes.size(); ++i) {
-    auto waiter = std::move(writes[i].waiter);
-    if (messages[i].err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      callbacks_->in_flight.fetch_add(1, std::memory_order_relaxed);
-      waiter.release();  // owned by librdkafka until its delivery report
-    } else {
-      waiter->complete(
-          to_error(static_cast<RdKafka::ErrorCode>(messages[i].err), "Kafka did not take the write"));
-    }
-  }
-}
-
-void Producer::send(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter) {
+  RdKafka::Producer& handle = quiet() ? *express_->handle : *lingering_->handle;
   RdKafka::Headers* headers = nullptr;
   if (!record.headers.empty()) {
     headers = RdKafka::Headers::create();
     for (const auto& [name, value] : record.headers)
       headers->add(std::string(name), value.data(), value.size());
   }
+  // Counted before librdkafka may report it, so the count never dips below what is in flight.
+  callbacks_->in_flight.fetch_add(1, std::memory_order_relaxed);
   // RK_MSG_COPY: librdkafka owns its copy, so the caller's buffers may go at once.
-  const auto code = handle_->produce(std::string(record.topic), record.partition,
-                                     RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(record.value.data()),
-                                     record.value.size(), record.key ? record.key->data() : nullptr,
-                                     record.key ? record.key->size() : 0, 0, headers, waiter.get());
+  const auto code = handle.produce(std::string(record.topic), record.partition,
+                                   RdKafka::Producer::RK_MSG_COPY, const_cast<char*>(record.value.data()),
+                                   record.value.size(), record.key ? record.key->data() : nullptr,
+                                   record.key ? record.key->size() : 0, 0, headers, waiter.get());
   if (code == RdKafka::ERR_NO_ERROR) {
-    callbacks_->in_flight.fetch_add(1, std::memory_order_relaxed);
     waiter.release();  // now owned by librdkafka until its delivery report, as are the headers
     return;
   }
+  callbacks_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   delete headers;  // only a successful produce() takes them
   // A full queue means Kafka has not kept up for a while (100k writes waiting): answering "retry later"
   // at once is better back-pressure than blocking the event loop.

@@ -10,9 +10,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <optional>
-#include <span>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -22,7 +20,6 @@
 #include "common/kafka/client_config.hpp"
 #include "common/kafka/client_events.hpp"
 #include "common/kafka/durability.hpp"
-#include "common/kafka/send_pacer.hpp"
 #include "common/net.hpp"
 #include "common/result.hpp"
 
@@ -35,11 +32,10 @@ struct ProducerOptions {
   // failed, so a request never hangs on Kafka.
   std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
   int linger_ms = kDefaultLingerMs;
-  // always: librdkafka's linger.ms, every batch waits linger_ms. busy: librdkafka's linger.ms is 0 and a
-  // write waits only if another left less than linger_ms ago (send_pacer.hpp); needs `executor`, where
-  // the batches' timer runs and where writes must be started.
+  // always: every batch waits linger_ms (librdkafka's linger.ms). busy: a write begun while none of this
+  // producer's writes awaits its acknowledgement goes at once, by a second librdkafka handle that does not
+  // linger; the rest linger as before. librdkafka's linger is fixed per handle.
   LingerWhen linger_when = LingerWhen::always;
-  asio::any_io_executor executor;
   Properties extra;
   // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
   std::function<void(const std::string&)> on_fatal;
@@ -72,7 +68,7 @@ class DeliveryWaiter {
 class Producer {
  public:
   static Result<std::unique_ptr<Producer>> create(const ProducerOptions& options);
-  // Flushes (bounded by the delivery timeout), then stops the poll thread and destroys the handle.
+  // Flushes (bounded by the delivery timeout), then stops the poll threads and destroys the handles.
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
@@ -108,14 +104,13 @@ class Producer {
   Result<TopicDurability> describe_durability(const std::string& topic, std::chrono::milliseconds timeout);
   // Waits until every write is acknowledged or failed; false if some are still pending at the timeout.
   bool flush(std::chrono::milliseconds timeout);
-  // Writes not yet acknowledged or failed: librdkafka's, and those held for the next batch.
   int pending() const;
-  // True while librdkafka's statistics show a broker up.
-  bool brokers_reachable() const { return events_->brokers_up(); }
+  // True while librdkafka's statistics show a broker up (to each handle).
+  bool brokers_reachable() const;
   // Why not, with librdkafka's last error (a refused password, an untrusted certificate); nullopt if up.
-  std::optional<std::string> unreachable_reason() const { return events_->unreachable_reason(); }
+  std::optional<std::string> unreachable_reason() const;
   // Set once the producer has failed fatally: every write since fails, whatever Kafka's state.
-  std::optional<std::string> fatal_error() const { return events_->fatal_error(); }
+  std::optional<std::string> fatal_error() const;
   // Makes librdkafka raise a fatal error as a broker's fatal answer would (the fault tests' way in).
   void raise_fatal_error_for_test(const std::string& reason);
 
@@ -123,28 +118,35 @@ class Producer {
   class Callbacks;
   template <class Handler>
   class Waiter;
-  struct HeldWrite;
-  struct Pacing;
+  // One librdkafka handle, its events, and the thread serving its delivery reports.
+  struct Client {
+    ~Client();
+    std::unique_ptr<ClientEvents> events;
+    std::unique_ptr<RdKafka::Producer> handle;
+    std::jthread poller;  // declared last, so stopped before the handle goes
+  };
 
   Producer() = default;
+  static Result<std::unique_ptr<Client>> open_client(const ProducerOptions& options, bool express,
+                                                     Callbacks& callbacks);
+  static Result<int> warm_up(RdKafka::Producer& handle, const std::string& topic,
+                             std::chrono::milliseconds timeout);
+  // Flushes (bounded by the delivery timeout), fails what is left, stops the poll thread.
+  void close(Client& client);
+  // Whether this write goes by the express handle (lingering only when busy); notes the write's time.
+  bool quiet();
+  // The least time since the last write for the shop to count as quiet: below 200 orders/s an instance.
+  static constexpr std::chrono::milliseconds kQuietGap{5};
   template <class Handler>
   static std::unique_ptr<DeliveryWaiter> make_waiter(Handler handler);
-  // Hands the write to librdkafka now, or holds it for the next batch (linger only when busy).
   void enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter);
-  void send(const OutgoingRecord& record, std::unique_ptr<DeliveryWaiter> waiter);
-  // Sends the held batch; the caller holds pacing_->mutex.
-  void send_held_batch();
-  void send_together(std::span<HeldWrite> writes);
 
   ProducerOptions options_;
-  // Declared before the handle, so destroyed after it: librdkafka calls them until it is gone.
+  // Declared before the handles, so destroyed after them: librdkafka calls them until they are gone.
   std::unique_ptr<Callbacks> callbacks_;
-  std::unique_ptr<ClientEvents> events_;
-  std::unique_ptr<RdKafka::Producer> handle_;
-  // Set when lingering only when busy; shared with the batch timer's handlers, which may outlive us.
-  std::shared_ptr<Pacing> pacing_;
-  // Serves delivery reports and events; declared last, so stopped before the handle goes.
-  std::jthread poller_;
+  std::unique_ptr<Client> lingering_;
+  std::unique_ptr<Client> express_;                            // only when lingering only when busy
+  std::atomic<std::chrono::steady_clock::rep> last_write_{0};  // steady_clock ticks of the last write
 };
 
 template <class Handler>

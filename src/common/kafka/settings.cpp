@@ -100,9 +100,8 @@ void bind_producer_options(CLI::App& app, ProducerSettings& producer) {
          [&producer](const std::string& when) {
            producer.linger_when = when == "busy" ? LingerWhen::busy : LingerWhen::always;
          },
-         "always: every batch waits the linger (librdkafka's linger.ms); busy: a write waits it only while "
-         "others are in flight, so a quiet shop's orders go at once but the maximum under load is lower "
-         "(bench/README.md, item 10)")
+         "busy: a write begun while nothing is in flight and none was begun for 5 ms goes at once, by a "
+         "second Kafka handle that does not linger; always: every batch waits the linger")
       ->envname("PRODUCER_LINGER_WHEN")
       ->check(CLI::IsMember({"always", "busy"}))
       ->default_str(kDefaultLingerWhen == LingerWhen::busy ? "busy" : "always");

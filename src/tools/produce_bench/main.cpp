@@ -65,7 +65,6 @@ int run(const Config& config) {
                                              .delivery_timeout = config.producer.delivery_timeout,
                                              .linger_ms = config.producer.linger_ms,
                                              .linger_when = config.producer.linger_when,
-                                             .executor = io.get_executor(),
                                              .extra = config.kafka.properties});
     if (!producer) {
       std::cerr << "produce-bench: " << producer.error().message << "\n";
