@@ -32,9 +32,10 @@ struct ProducerOptions {
   // failed, so a request never hangs on Kafka.
   std::chrono::milliseconds delivery_timeout = kDefaultDeliveryTimeout;
   int linger_ms = kDefaultLingerMs;
-  // always: every batch waits linger_ms (librdkafka's linger.ms). busy: a write begun while none of this
-  // producer's writes awaits its acknowledgement goes at once, by a second librdkafka handle that does not
-  // linger; the rest linger as before. librdkafka's linger is fixed per handle.
+  // always: every batch waits linger_ms (librdkafka's linger.ms). busy: a write begun when the shop is quiet
+  // (none of this producer's writes awaits its acknowledgement, and none was begun for kQuietGap) goes at
+  // once, by a second librdkafka handle that does not linger; the rest linger as before. librdkafka's
+  // linger is fixed per handle.
   LingerWhen linger_when = LingerWhen::always;
   Properties extra;
   // Called once, on librdkafka's thread, when the producer has failed fatally (see ClientEvents).
