@@ -217,8 +217,8 @@ def settings_in_force(brokers):
     inherit, else their defaults), and broker-0's properties and JVM flags (the three brokers share them)."""
     settings = {"producer": {"acks": "all", "enable.idempotence": True,
                              "linger.ms": int(ENV.get("PRODUCER_LINGER_MS") or order_default("linger-ms")),
-                             # busy: librdkafka's linger.ms is 0 and an order waits the linger only if
-                             # another left less than it ago (src/common/kafka/send_pacer.hpp)
+                             # busy: an order begun when the shop is quiet goes by a second handle that
+                             # does not linger (src/common/kafka/producer.hpp)
                              "linger when": ENV.get("PRODUCER_LINGER_WHEN") or order_default("linger-when")},
                 "environment": {k: v for k, v in ENV.items()
                                 if k.startswith(("PRODUCER_", "DELIVERY_", "KAFKA_PROPERTIES", "COMMIT_"))}}

@@ -92,6 +92,16 @@ void expect_acknowledged_in_order(const std::map<std::size_t, Result<kafka::Deli
   }
 }
 
+// Write 0 to a stuck topic (nothing in flight: it goes at once, and stays in flight), then writes 1-3,
+// "busy-0".."busy-2", to `topic`'s `partition`: begun while it is in flight, they linger 8 s.
+void begin_behind_a_stuck_write(BusyProducer& producer, const std::string& topic, int partition) {
+  const auto stuck = stuck_topic();
+  ASSERT_TRUE(producer->warm_up(topic, 10s));
+  ASSERT_TRUE(producer->warm_up(stuck, 10s));
+  producer.begin(stuck, partition, payloads("stuck", 1));
+  producer.begin(topic, partition, payloads("busy", 3));
+}
+
 TEST(BusyProducer, AWriteBegunWithNothingInFlightGoesAtOnce) {
   const auto topic = fresh_topic("busy-quiet");
   BusyProducer producer;
@@ -108,13 +118,9 @@ TEST(BusyProducer, AWriteBegunWithNothingInFlightGoesAtOnce) {
 
 TEST(BusyProducer, WritesBegunWhileAnotherIsInFlightLingerAndAFlushSendsThemInOrder) {
   const auto topic = fresh_topic("busy-flush");
-  const auto stuck = stuck_topic();
   BusyProducer producer;
   ASSERT_TRUE(producer);
-  ASSERT_TRUE(producer->warm_up(topic, 10s));
-  ASSERT_TRUE(producer->warm_up(stuck, 10s));
-  producer.begin(stuck, 0, payloads("stuck", 1));  // nothing in flight: goes at once, and stays in flight
-  producer.begin(topic, 0, payloads("busy", 3));   // lingering, 8 s
+  ASSERT_NO_FATAL_FAILURE(begin_behind_a_stuck_write(producer, topic, 0));
   EXPECT_EQ(producer->pending(), 4);
   std::this_thread::sleep_for(1s);
   const auto early = producer.results();
@@ -130,13 +136,9 @@ TEST(BusyProducer, WritesBegunWhileAnotherIsInFlightLingerAndAFlushSendsThemInOr
 
 TEST(BusyProducer, WhatLingersWhenTheProducerGoesIsWrittenAndAcknowledged) {
   const auto topic = fresh_topic("busy-close");
-  const auto stuck = stuck_topic();
   BusyProducer producer;
   ASSERT_TRUE(producer);
-  ASSERT_TRUE(producer->warm_up(topic, 10s));
-  ASSERT_TRUE(producer->warm_up(stuck, 10s));
-  producer.begin(stuck, 1, payloads("stuck", 1));
-  producer.begin(topic, 1, payloads("busy", 3));
+  ASSERT_NO_FATAL_FAILURE(begin_behind_a_stuck_write(producer, topic, 1));
   producer.destroy();  // flushes both handles, bounded by the delivery timeout
   ASSERT_TRUE(eventually([&] { return producer.completed() == 4; }, kDeliveryTimeout + 5s));
   expect_acknowledged_in_order(producer.results(), 1, 3);

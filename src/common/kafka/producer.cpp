@@ -87,13 +87,6 @@ Result<std::unique_ptr<Producer>> Producer::create(const ProducerOptions& option
   return producer;
 }
 
-Producer::Client::~Client() {
-  if (poller.joinable()) {
-    poller.request_stop();
-    poller.join();
-  }
-}
-
 void Producer::close(Client& client) {
   const auto timeout = options_.delivery_timeout + std::chrono::seconds(1);
   if (client.handle->flush(static_cast<int>(timeout.count())) != RdKafka::ERR_NO_ERROR) {

@@ -121,7 +121,6 @@ class Producer {
   class Waiter;
   // One librdkafka handle, its events, and the thread serving its delivery reports.
   struct Client {
-    ~Client();
     std::unique_ptr<ClientEvents> events;
     std::unique_ptr<RdKafka::Producer> handle;
     std::jthread poller;  // declared last, so stopped before the handle goes

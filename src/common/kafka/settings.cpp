@@ -98,13 +98,13 @@ void bind_producer_options(CLI::App& app, ProducerSettings& producer) {
   app.add_option_function<std::string>(
          "--linger-when",
          [&producer](const std::string& when) {
-           producer.linger_when = when == "busy" ? LingerWhen::busy : LingerWhen::always;
+           producer.linger_when = when == to_string(LingerWhen::busy) ? LingerWhen::busy : LingerWhen::always;
          },
          "busy: a write begun while nothing is in flight and none was begun for 5 ms goes at once, by a "
          "second Kafka handle that does not linger; always: every batch waits the linger")
       ->envname("PRODUCER_LINGER_WHEN")
       ->check(CLI::IsMember({"always", "busy"}))
-      ->default_str(kDefaultLingerWhen == LingerWhen::busy ? "busy" : "always");
+      ->default_str(to_string(kDefaultLingerWhen));
 }
 
 }  // namespace kd::kafka

@@ -159,7 +159,7 @@ int run(const Config& config) {
   out["producers"] = producers.size();
   out["window"] = config.window;
   out["linger_ms"] = config.producer.linger_ms;
-  out["linger_when"] = config.producer.linger_when == kafka::LingerWhen::busy ? "busy" : "always";
+  out["linger_when"] = kafka::to_string(config.producer.linger_when);
   out["bytes_per_msg"] =
       state.sent ? static_cast<double>(state.bytes) / static_cast<double>(state.sent) : 0.0;
   out["seconds"] = std::round(seconds * 1000) / 1000;
