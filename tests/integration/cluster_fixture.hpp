@@ -148,17 +148,30 @@ bool eventually(Probe probe, std::chrono::milliseconds limit = 20s) {
 inline void produce(const std::string& topic, int partition, const std::vector<std::string>& payloads) {
   auto producer = kafka::Producer::create({.brokers = brokers(), .client_id = "it-producer"});
   ASSERT_TRUE(producer) << producer.error().message;
-  // A partition added a moment ago may be missing from what a broker answers yet: ask until it is there.
-  ASSERT_TRUE(eventually([&] {
-    const auto known = (*producer)->warm_up(topic, 5s);
-    return known && *known > partition;
-  }));
-  for (const auto& payload : payloads) {
+  const auto write = [&](const std::string& payload) {
+    // A partition added a moment ago may be missing from what a broker answers yet: ask until it is there.
+    EXPECT_TRUE(eventually([&] {
+      const auto known = (*producer)->warm_up(topic, 5s);
+      return known && *known > partition;
+    }));
     std::promise<Result<kafka::Delivery>> delivered;
     (*producer)->async_produce(topic, partition, payload, [&](Result<kafka::Delivery> result) {
       delivered.set_value(std::move(result));
     });
-    auto result = delivered.get_future().get();
+    return delivered.get_future().get();
+  };
+  for (const auto& payload : payloads) {
+    auto result = write(payload);
+    // Even then, a broker that has not yet heard of the partition may answer librdkafka's next metadata
+    // request, and librdkafka drops the partition, failing the writes it holds for it. Reported certainly
+    // not written (not outcome_unknown), such a write may go again.
+    const auto dropped = [&] {
+      return !result && result.error().code == Errc::unavailable &&
+             result.error().message.ends_with("Unknown partition");
+    };
+    for (int retry = 0; retry < 5 && dropped(); ++retry) {
+      result = write(payload);
+    }
     ASSERT_TRUE(result) << result.error().message;
   }
 }

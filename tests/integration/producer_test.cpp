@@ -56,6 +56,7 @@ class BusyProducer {
       });
     }
   }
+  std::size_t begun() const { return next_; }
   std::size_t completed() {
     std::lock_guard lock(mutex_);
     return results_.size();
@@ -143,6 +144,36 @@ TEST(BusyProducer, WhatLingersWhenTheProducerGoesIsWrittenAndAcknowledged) {
   ASSERT_TRUE(eventually([&] { return producer.completed() == 4; }, kDeliveryTimeout + 5s));
   expect_acknowledged_in_order(producer.results(), 1, 3);
   EXPECT_EQ(read_back(topic, {1}, 3).size(), 3u);
+}
+
+// Each handle has its own view of the topic, and brokers learn of a new partition one by one: once warm_up
+// counts a partition, no handle may refuse a write to it for lack of it ("did not take": before the fix,
+// warm_up counted what the lingering handle knew, and a quiet write went by the other). Grown one partition
+// at a time, each written at once (quiet) as soon as warm_up counts it. A write dropped later, when a broker
+// that has not yet heard of the partition answers librdkafka's next metadata request, is not this fault:
+// it goes again.
+TEST(BusyProducer, NoHandleRefusesAWriteToAPartitionWarmUpCounted) {
+  const auto topic = fresh_topic("busy-grow");
+  BusyProducer producer;
+  ASSERT_TRUE(producer);
+  for (int partitions = 4; partitions <= 16; ++partitions) {
+    ASSERT_TRUE(kafka::grow_topic(brokers(), topic, partitions, {}, 30s));
+    const int newest = partitions - 1;
+    for (int attempt = 0;; ++attempt) {
+      ASSERT_TRUE(eventually([&] {
+        const auto known = producer->warm_up(topic, 5s);
+        return known && *known > newest;
+      }));
+      const auto index = producer.begun();
+      producer.begin(topic, newest, {"grown-" + std::to_string(newest)});
+      ASSERT_TRUE(eventually([&] { return producer.completed() == index + 1; }, kAtOnce));
+      const auto result = producer.results().at(index);
+      if (result) break;
+      ASSERT_FALSE(result.error().message.starts_with("Kafka did not take the write"))
+          << "partition " << newest << ": " << result.error().message;
+      ASSERT_LT(attempt, 5) << "partition " << newest << ": " << result.error().message;
+    }
+  }
 }
 
 }  // namespace

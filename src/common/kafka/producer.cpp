@@ -2,6 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
+
 #include "common/kafka/admin.hpp"
 #include "common/kafka/errors.hpp"
 #include "common/log.hpp"
@@ -106,11 +108,14 @@ Producer::~Producer() {
 }
 
 Result<int> Producer::warm_up(const std::string& topic, std::chrono::milliseconds timeout) {
-  if (express_) {
-    // Its own connections and metadata too, or the first quiet order would pay for them.
-    if (auto known = warm_up(*express_->handle, topic, timeout); !known) return known;
-  }
-  return warm_up(*lingering_->handle, topic, timeout);
+  auto known = warm_up(*lingering_->handle, topic, timeout);
+  if (!known || !express_) return known;
+  // Its own connections and metadata too, or the first quiet order would pay for them. Brokers learn of a
+  // new partition one by one, so the two handles may be told different counts: a partition counts once
+  // both know it, since a write may take either.
+  auto express_known = warm_up(*express_->handle, topic, timeout);
+  if (!express_known) return express_known;
+  return std::min(*known, *express_known);
 }
 
 Result<int> Producer::warm_up(RdKafka::Producer& handle, const std::string& topic,

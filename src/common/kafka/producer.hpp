@@ -98,7 +98,8 @@ class Producer {
   // Fetches the topic's metadata and connects to its leaders now, so the first order does not pay for
   // it; returns the topic's partition count as the producer now knows it (-1: no such topic). librdkafka
   // fails a write to a partition its metadata lacks at once, and asks again only every few minutes: a
-  // partition added since (a new region) is writable once this was called after it. Blocking.
+  // partition added since (a new region) is writable once this counted it (with two handles, both know
+  // it). Blocking.
   Result<int> warm_up(const std::string& topic, std::chrono::milliseconds timeout);
   // The topic's replication and min.insync.replicas as Kafka reports them, asked over this producer's own
   // connections (see admin.hpp). Blocking.
