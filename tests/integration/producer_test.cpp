@@ -97,9 +97,8 @@ void expect_acknowledged_in_order(const std::map<std::size_t, Result<kafka::Deli
 // "busy-0".."busy-2", to `topic`'s `partition`: begun while it is in flight, they linger 8 s.
 void begin_behind_a_stuck_write(BusyProducer& producer, const std::string& topic, int partition) {
   const auto stuck = stuck_topic();
-  ASSERT_TRUE(producer->warm_up(topic, 10s));
   ASSERT_TRUE(producer->warm_up(stuck, 10s));
-  producer.begin(stuck, partition, payloads("stuck", 1));
+  producer.begin(stuck, 0, payloads("stuck", 1));
   producer.begin(topic, partition, payloads("busy", 3));
 }
 
@@ -121,6 +120,7 @@ TEST(BusyProducer, WritesBegunWhileAnotherIsInFlightLingerAndAFlushSendsThemInOr
   const auto topic = fresh_topic("busy-flush");
   BusyProducer producer;
   ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer->warm_up(topic, 10s));
   ASSERT_NO_FATAL_FAILURE(begin_behind_a_stuck_write(producer, topic, 0));
   EXPECT_EQ(producer->pending(), 4);
   std::this_thread::sleep_for(1s);
@@ -139,6 +139,7 @@ TEST(BusyProducer, WhatLingersWhenTheProducerGoesIsWrittenAndAcknowledged) {
   const auto topic = fresh_topic("busy-close");
   BusyProducer producer;
   ASSERT_TRUE(producer);
+  ASSERT_TRUE(producer->warm_up(topic, 10s));
   ASSERT_NO_FATAL_FAILURE(begin_behind_a_stuck_write(producer, topic, 1));
   producer.destroy();  // flushes both handles, bounded by the delivery timeout
   ASSERT_TRUE(eventually([&] { return producer.completed() == 4; }, kDeliveryTimeout + 5s));
@@ -174,6 +175,44 @@ TEST(BusyProducer, NoHandleRefusesAWriteToAPartitionWarmUpCounted) {
       ASSERT_LT(attempt, 5) << "partition " << newest << ": " << result.error().message;
     }
   }
+}
+
+// A partition added after the producer last asked: librdkafka refuses writes to it until it asks again,
+// by itself only every 5 minutes (an order instance answered 503 for that long after a stale metadata
+// answer). The refusal makes each handle ask at once: the next writes, quiet (express handle) and busy
+// (lingering handle), are taken.
+TEST(BusyProducer, AWriteRefusedForAPartitionAddedSinceMakesEachHandleAskAgain) {
+  const auto topic = fresh_topic("busy-ask-again");
+  BusyProducer producer;
+  ASSERT_TRUE(producer);
+  const auto known = producer->warm_up(topic, 10s);
+  ASSERT_TRUE(known && *known == 3);
+  ASSERT_TRUE(kafka::grow_topic(brokers(), topic, 5, {}, 30s));
+  produce(topic, 4, {"by-another-producer"});  // the brokers know partition 4 now
+
+  producer.begin(topic, 4, {"refused"});
+  ASSERT_TRUE(eventually([&] { return producer.completed() == 1; }, kAtOnce));
+  ASSERT_FALSE(producer.results().at(0)) << "the producer knew partition 4 without asking";
+  // Quiet writes, one at a time, until one is taken: within a few seconds, not minutes.
+  std::size_t taken = 0;
+  ASSERT_TRUE(eventually(
+      [&] {
+        const auto index = producer.begun();
+        producer.begin(topic, 4, {"quiet"});
+        if (!eventually([&] { return producer.completed() == index + 1; }, kAtOnce)) return false;
+        if (producer.results().at(index)) taken = index;
+        return taken != 0;
+      },
+      10s));
+  // The lingering handle asked too: writes that linger behind a stuck one are taken and, once flushed,
+  // acknowledged.
+  const auto first_busy = producer.begun() + 1;
+  ASSERT_NO_FATAL_FAILURE(begin_behind_a_stuck_write(producer, topic, 4));
+  producer->flush(kDeliveryTimeout + 5s);
+  ASSERT_TRUE(eventually([&] { return producer.completed() == first_busy + 3; }, kDeliveryTimeout + 5s));
+  expect_acknowledged_in_order(producer.results(), first_busy, first_busy + 2);
+  const auto stored = read_back(topic, {4}, 5);
+  EXPECT_EQ(stored.size(), 5u);  // "by-another-producer", the quiet write taken, the three busy ones
 }
 
 }  // namespace

@@ -3,6 +3,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
+#include <mutex>
+#include <set>
 
 #include "common/kafka/admin.hpp"
 #include "common/kafka/errors.hpp"
@@ -18,6 +20,7 @@ class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
     if (!waiter) return;
     in_flight.fetch_sub(1, std::memory_order_relaxed);
     if (message.err() != RdKafka::ERR_NO_ERROR) {
+      if (message.err() == RdKafka::ERR__UNKNOWN_PARTITION) ask_again_for(message.topic_name());
       auto error = to_error(message.err(), "Kafka did not acknowledge the write");
       // Sent, and no answer before the timeout: a broker may have stored it. Callers must not report
       // that as a plain failure, nor write it again.
@@ -32,6 +35,45 @@ class Producer::Callbacks final : public RdKafka::DeliveryReportCb {
 
   // Writes handed to librdkafka and not yet reported delivered or failed: "busy" (LingerWhen::busy).
   std::atomic<int> in_flight{0};
+
+  // A write failed for a partition a handle does not know: its view of the topic is older than the topic
+  // (a partition added since, or a broker that had not heard of it answered the last metadata request).
+  // librdkafka would ask again only every topic.metadata.refresh.interval.ms (5 minutes): each handle's
+  // poll thread asks at once (refresh_if_asked).
+  void ask_again_for(const std::string& topic) {
+    std::lock_guard lock(stale_mutex_);
+    stale_topics_.insert(topic);
+    stale_generation_.fetch_add(1, std::memory_order_release);
+  }
+  // Called by a handle's poll thread: asks for the topics' metadata if asked to since `seen`, at most
+  // once per kAskAgainEvery (a write refused for a partition Kafka really lacks must not flood it).
+  void refresh_if_asked(RdKafka::Producer& handle, std::uint64_t& seen,
+                        std::chrono::steady_clock::time_point& last_asked) {
+    const auto generation = stale_generation_.load(std::memory_order_acquire);
+    const auto now = std::chrono::steady_clock::now();
+    if (generation == seen || now - last_asked < kAskAgainEvery) return;
+    seen = generation;
+    last_asked = now;
+    std::set<std::string> topics;
+    {
+      std::lock_guard lock(stale_mutex_);
+      topics = stale_topics_;
+    }
+    for (const auto& topic : topics) {
+      auto known = Producer::warm_up(handle, topic, kAskAgainTimeout);
+      log::info(
+          "asked Kafka again for the topic's partitions after a write to one this producer did not know",
+          {{"topic", topic}, {"partitions", known ? *known : -1}});
+    }
+  }
+
+ private:
+  static constexpr std::chrono::seconds kAskAgainEvery{1};
+  // Delivery reports wait meanwhile; with brokers up an answer takes milliseconds.
+  static constexpr std::chrono::seconds kAskAgainTimeout{1};
+  std::mutex stale_mutex_;
+  std::set<std::string> stale_topics_;  // the topics of this producer's writes: one or two
+  std::atomic<std::uint64_t> stale_generation_{0};
 };
 
 Result<std::unique_ptr<Producer::Client>> Producer::open_client(const ProducerOptions& options, bool express,
@@ -68,8 +110,13 @@ Result<std::unique_ptr<Producer::Client>> Producer::open_client(const ProducerOp
   }
   client->handle.reset(RdKafka::Producer::create(conf.get(), reason));
   if (!client->handle) return make_error(Errc::bad_request, "cannot create Kafka producer: " + reason);
-  client->poller = std::jthread([raw = client->handle.get()](std::stop_token stop) {
-    while (!stop.stop_requested()) raw->poll(50);
+  client->poller = std::jthread([raw = client->handle.get(), &callbacks](std::stop_token stop) {
+    std::uint64_t seen = 0;
+    std::chrono::steady_clock::time_point last_asked{};
+    while (!stop.stop_requested()) {
+      raw->poll(50);
+      callbacks.refresh_if_asked(*raw, seen, last_asked);
+    }
   });
   return client;
 }
@@ -210,6 +257,7 @@ void Producer::enqueue(const OutgoingRecord& record, std::unique_ptr<DeliveryWai
   }
   callbacks_->in_flight.fetch_sub(1, std::memory_order_relaxed);
   delete headers;  // only a successful produce() takes them
+  if (code == RdKafka::ERR__UNKNOWN_PARTITION) callbacks_->ask_again_for(std::string(record.topic));
   // A full queue means Kafka has not kept up for a while (100k writes waiting): answering "retry later"
   // at once is better back-pressure than blocking the event loop.
   waiter->complete(to_error(code, "Kafka did not take the write"));
