@@ -144,16 +144,21 @@ bool eventually(Probe probe, std::chrono::milliseconds limit = 20s) {
   return probe();
 }
 
+// Asks until `producer` counts `partition` in `topic`: a partition added a moment ago may be missing from
+// what a broker answers yet.
+inline bool eventually_knows(kafka::Producer& producer, const std::string& topic, int partition) {
+  return eventually([&] {
+    const auto known = producer.warm_up(topic, 5s);
+    return known && *known > partition;
+  });
+}
+
 // Writes payloads straight to a partition (as a misbehaving producer or a replay would), waiting for acks.
 inline void produce(const std::string& topic, int partition, const std::vector<std::string>& payloads) {
   auto producer = kafka::Producer::create({.brokers = brokers(), .client_id = "it-producer"});
   ASSERT_TRUE(producer) << producer.error().message;
   const auto write = [&](const std::string& payload) {
-    // A partition added a moment ago may be missing from what a broker answers yet: ask until it is there.
-    EXPECT_TRUE(eventually([&] {
-      const auto known = (*producer)->warm_up(topic, 5s);
-      return known && *known > partition;
-    }));
+    EXPECT_TRUE(eventually_knows(**producer, topic, partition));
     std::promise<Result<kafka::Delivery>> delivered;
     (*producer)->async_produce(topic, partition, payload, [&](Result<kafka::Delivery> result) {
       delivered.set_value(std::move(result));

@@ -45,6 +45,7 @@ class BusyProducer {
   }
 
   kafka::Producer* operator->() { return producer_.get(); }
+  kafka::Producer& operator*() { return *producer_; }
   explicit operator bool() const { return producer_ != nullptr; }
 
   void begin(const std::string& topic, int partition, const std::vector<std::string>& payloads) {
@@ -161,10 +162,7 @@ TEST(BusyProducer, NoHandleRefusesAWriteToAPartitionWarmUpCounted) {
     ASSERT_TRUE(kafka::grow_topic(brokers(), topic, partitions, {}, 30s));
     const int newest = partitions - 1;
     for (int attempt = 0;; ++attempt) {
-      ASSERT_TRUE(eventually([&] {
-        const auto known = producer->warm_up(topic, 5s);
-        return known && *known > newest;
-      }));
+      ASSERT_TRUE(eventually_knows(*producer, topic, newest));
       const auto index = producer.begun();
       producer.begin(topic, newest, {"grown-" + std::to_string(newest)});
       ASSERT_TRUE(eventually([&] { return producer.completed() == index + 1; }, kAtOnce));
@@ -194,14 +192,12 @@ TEST(BusyProducer, AWriteRefusedForAPartitionAddedSinceMakesEachHandleAskAgain) 
   ASSERT_TRUE(eventually([&] { return producer.completed() == 1; }, kAtOnce));
   ASSERT_FALSE(producer.results().at(0)) << "the producer knew partition 4 without asking";
   // Quiet writes, one at a time, until one is taken: within a few seconds, not minutes.
-  std::size_t taken = 0;
   ASSERT_TRUE(eventually(
       [&] {
         const auto index = producer.begun();
         producer.begin(topic, 4, {"quiet"});
-        if (!eventually([&] { return producer.completed() == index + 1; }, kAtOnce)) return false;
-        if (producer.results().at(index)) taken = index;
-        return taken != 0;
+        return eventually([&] { return producer.completed() == index + 1; }, kAtOnce) &&
+               producer.results().at(index).ok();
       },
       10s));
   // The lingering handle asked too: writes that linger behind a stuck one are taken and, once flushed,
